@@ -1,0 +1,217 @@
+//! x86-64 paths: AVX2+FMA+F16C (x86-64-v3 plus F16C) and AVX-512 (x86-64-v4).
+//!
+//! This file and `aarch64.rs` are the only places with raw intrinsics. Each token is created
+//! only by pulp's `try_new`, which checks the CPU, so holding one proves its features exist.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+use pulp::Simd;
+use pulp::bytemuck::cast;
+
+use crate::kernel::lanes::Lanes;
+
+pulp::simd_type!({
+    /// AVX2 + FMA + F16C: pulp's `V3` feature set plus F16C for `f16` conversions.
+    pub struct Avx2Token {
+        pub sse: f!("sse"),
+        pub sse2: f!("sse2"),
+        pub fxsr: f!("fxsr"),
+        pub sse3: f!("sse3"),
+        pub ssse3: f!("ssse3"),
+        pub sse4_1: f!("sse4.1"),
+        pub sse4_2: f!("sse4.2"),
+        pub popcnt: f!("popcnt"),
+        pub avx: f!("avx"),
+        pub avx2: f!("avx2"),
+        pub bmi1: f!("bmi1"),
+        pub bmi2: f!("bmi2"),
+        pub fma: f!("fma"),
+        pub lzcnt: f!("lzcnt"),
+        pub f16c: f!("f16c"),
+    }
+
+    /// AVX-512 F/BW/CD/DQ/VL: pulp's `V4` feature set, with F16C named explicitly.
+    pub struct Avx512Token {
+        pub sse: f!("sse"),
+        pub sse2: f!("sse2"),
+        pub fxsr: f!("fxsr"),
+        pub sse3: f!("sse3"),
+        pub ssse3: f!("ssse3"),
+        pub sse4_1: f!("sse4.1"),
+        pub sse4_2: f!("sse4.2"),
+        pub popcnt: f!("popcnt"),
+        pub avx: f!("avx"),
+        pub avx2: f!("avx2"),
+        pub bmi1: f!("bmi1"),
+        pub bmi2: f!("bmi2"),
+        pub fma: f!("fma"),
+        pub lzcnt: f!("lzcnt"),
+        pub f16c: f!("f16c"),
+        pub avx512f: f!("avx512f"),
+        pub avx512bw: f!("avx512bw"),
+        pub avx512cd: f!("avx512cd"),
+        pub avx512dq: f!("avx512dq"),
+        pub avx512vl: f!("avx512vl"),
+    }
+});
+
+type F8 = pulp::f32x8;
+type F16 = pulp::f32x16;
+
+impl Lanes for Avx2Token {
+    type S = pulp::x86::V3;
+    const N: usize = 8;
+
+    #[inline(always)]
+    fn simd(self) -> pulp::x86::V3 {
+        // SAFETY: an Avx2Token exists only if try_new saw every feature it lists, a superset of V3's.
+        unsafe { pulp::x86::V3::new_unchecked() }
+    }
+    #[inline(always)]
+    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
+        Avx2Token::vectorize(self, f)
+    }
+    #[inline(always)]
+    fn fma(self, a: F8, b: F8, c: F8) -> F8 {
+        self.simd().mul_add_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn load_f32(self, s: &[f32]) -> F8 {
+        assert!(s.len() >= 8);
+        // SAFETY: s has at least 8 elements (asserted); AVX is proven by the token; loadu has no
+        // alignment requirement.
+        cast(unsafe { _mm256_loadu_ps(s.as_ptr()) })
+    }
+    #[inline(always)]
+    fn store_f32(self, d: &mut [f32], v: F8) {
+        assert!(d.len() >= 8);
+        // SAFETY: d has at least 8 writable elements (asserted); AVX proven; unaligned store.
+        unsafe { _mm256_storeu_ps(d.as_mut_ptr(), cast(v)) }
+    }
+    #[inline(always)]
+    fn load_f16(self, s: &[f16]) -> F8 {
+        assert!(s.len() >= 8);
+        // SAFETY: 8 f16 = 16 readable bytes (asserted); F16C and SSE2 proven by the token.
+        cast(unsafe { _mm256_cvtph_ps(_mm_loadu_si128(s.as_ptr().cast())) })
+    }
+    #[inline(always)]
+    fn store_f16(self, d: &mut [f16], v: F8) {
+        assert!(d.len() >= 8);
+        // SAFETY: 16 writable bytes (asserted); F16C proven; immediate 0 = round to nearest even.
+        unsafe {
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(cast(v));
+            _mm_storeu_si128(d.as_mut_ptr().cast(), h)
+        }
+    }
+    #[inline(always)]
+    fn load_bf16(self, s: &[bf16]) -> F8 {
+        assert!(s.len() >= 8);
+        // SAFETY: 16 readable bytes (asserted); AVX2 proven. bf16 is the top half of an f32.
+        cast(unsafe {
+            let w = _mm256_cvtepu16_epi32(_mm_loadu_si128(s.as_ptr().cast()));
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w))
+        })
+    }
+    #[inline(always)]
+    fn store_bf16(self, d: &mut [bf16], v: F8) {
+        assert!(d.len() >= 8);
+        // SAFETY: 16 writable bytes (asserted); AVX2 proven by the token.
+        unsafe {
+            let v: __m256 = cast(v);
+            let b = _mm256_castps_si256(v);
+            let hi = _mm256_srli_epi32::<16>(b);
+            // Round to nearest even: add 0x7FFF plus the lowest kept bit, then truncate.
+            let bias = _mm256_add_epi32(
+                _mm256_and_si256(hi, _mm256_set1_epi32(1)),
+                _mm256_set1_epi32(0x7FFF),
+            );
+            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(b, bias));
+            // NaN stays NaN (quiet bit set) instead of rounding into Inf.
+            let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+            let r = _mm256_blendv_epi8(rounded, quiet, nan);
+            // Every lane is < 0x10000, so the unsigned-saturating pack is exact; the pack works
+            // per 128-bit half, and the permute gathers the two useful quadwords.
+            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+            _mm_storeu_si128(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
+        }
+    }
+}
+
+impl Lanes for Avx512Token {
+    type S = pulp::x86::V4;
+    const N: usize = 16;
+    const WELFORD_ACC: usize = 8;
+
+    #[inline(always)]
+    fn simd(self) -> pulp::x86::V4 {
+        // SAFETY: an Avx512Token exists only if try_new saw every feature it lists, a superset of
+        // V4's.
+        unsafe { pulp::x86::V4::new_unchecked() }
+    }
+    #[inline(always)]
+    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
+        Avx512Token::vectorize(self, f)
+    }
+    #[inline(always)]
+    fn fma(self, a: F16, b: F16, c: F16) -> F16 {
+        self.simd().mul_add_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn load_f32(self, s: &[f32]) -> F16 {
+        assert!(s.len() >= 16);
+        // SAFETY: 16 readable elements (asserted); AVX-512F proven by the token; unaligned load.
+        cast(unsafe { _mm512_loadu_ps(s.as_ptr()) })
+    }
+    #[inline(always)]
+    fn store_f32(self, d: &mut [f32], v: F16) {
+        assert!(d.len() >= 16);
+        // SAFETY: 16 writable elements (asserted); AVX-512F proven; unaligned store.
+        unsafe { _mm512_storeu_ps(d.as_mut_ptr(), cast(v)) }
+    }
+    #[inline(always)]
+    fn load_f16(self, s: &[f16]) -> F16 {
+        assert!(s.len() >= 16);
+        // SAFETY: 32 readable bytes (asserted); AVX-512F (vcvtph2ps zmm) proven by the token.
+        cast(unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(s.as_ptr().cast())) })
+    }
+    #[inline(always)]
+    fn store_f16(self, d: &mut [f16], v: F16) {
+        assert!(d.len() >= 16);
+        // SAFETY: 32 writable bytes (asserted); AVX-512F proven; round to nearest even.
+        unsafe {
+            let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(cast(v));
+            _mm256_storeu_si256(d.as_mut_ptr().cast(), h)
+        }
+    }
+    #[inline(always)]
+    fn load_bf16(self, s: &[bf16]) -> F16 {
+        assert!(s.len() >= 16);
+        // SAFETY: 32 readable bytes (asserted); AVX-512F proven by the token.
+        cast(unsafe {
+            let w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.as_ptr().cast()));
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(w))
+        })
+    }
+    #[inline(always)]
+    fn store_bf16(self, d: &mut [bf16], v: F16) {
+        assert!(d.len() >= 16);
+        // SAFETY: 32 writable bytes (asserted); AVX-512F proven by the token.
+        unsafe {
+            let v: __m512 = cast(v);
+            let b = _mm512_castps_si512(v);
+            let hi = _mm512_srli_epi32::<16>(b);
+            let bias = _mm512_add_epi32(
+                _mm512_and_si512(hi, _mm512_set1_epi32(1)),
+                _mm512_set1_epi32(0x7FFF),
+            );
+            let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
+            let quiet = _mm512_or_si512(hi, _mm512_set1_epi32(0x40));
+            let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
+            let r = _mm512_mask_blend_epi32(nan, rounded, quiet);
+            // Lanes are < 0x10000: the truncating narrow (vpmovdw) is exact.
+            _mm256_storeu_si256(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(r))
+        }
+    }
+}

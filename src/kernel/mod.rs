@@ -1,0 +1,201 @@
+//! Generic kernels, written once over [`lanes::Lanes`], and the per-row driver.
+//!
+//! A call enters the path's `#[target_feature]` context once per block of rows
+//! ([`norm_rows`]); every row loop below is inlined into it.
+
+pub(crate) mod apply;
+pub(crate) mod lanes;
+pub(crate) mod stats;
+
+use apply::{Affine, apply};
+use lanes::Lanes;
+use stats::{sum_sq, welford};
+
+use crate::element::Element;
+
+/// Which normalization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Rms,
+    Layer,
+}
+
+/// Validated parameters of one call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Params<'a, W> {
+    pub kind: Kind,
+    pub eps: f32,
+    pub gamma: Option<&'a [W]>,
+    pub beta: Option<&'a [W]>,
+}
+
+/// Statistics below this (sum of squares, or Welford's M2) may have lost precision to
+/// underflow (squares of elements below 2^-75 flush towards zero) or may be exactly zero;
+/// such rows take the rescaled path. Above it, squares too small to register cost at most a
+/// relative 2^-49 per element.
+const TINY: f32 = 7.888_609e-31; // 2^-100
+
+/// A row's statistics as reported to the caller.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowStats {
+    pub mean: f32,
+    pub rstd: f32,
+}
+
+/// `1 / sqrt(var + eps)` in f64, clamped to the largest f32 so that `0 * rstd` stays 0 for a
+/// constant row with `eps = 0` (its normalized values are defined as 0).
+#[inline(always)]
+fn rstd_of(var: f64, eps: f64) -> f32 {
+    let r = 1.0 / (var.max(0.0) + eps).sqrt();
+    if r > f32::MAX as f64 {
+        f32::MAX
+    } else {
+        r as f32
+    }
+}
+
+/// Normalizes one row. `src` is ignored when `INPLACE` (the input is `dst`).
+#[inline(always)]
+fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[T],
+    dst: &mut [T],
+    p: &Params<'_, W>,
+) -> RowStats {
+    let x: &[T] = if INPLACE { &*dst } else { src };
+    let width = x.len() as f64;
+    let eps = p.eps as f64;
+    let mut a = Affine {
+        layer: p.kind == Kind::Layer,
+        scale: 1.0,
+        shift: 0.0,
+        mean: 0.0,
+        rstd: 0.0,
+        gamma: p.gamma,
+        beta: p.beta,
+    };
+    // Fast path: plain f32 statistics; anything outside [TINY, f32::MAX] (overflow, underflow,
+    // an exactly constant row, NaN or Inf) takes the careful path below.
+    match p.kind {
+        Kind::Rms => {
+            let ss = sum_sq::<L, T, false>(l, x, 1.0);
+            if (TINY..=f32::MAX).contains(&ss) {
+                a.rstd = rstd_of(ss as f64 / width, eps);
+                apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
+                return RowStats {
+                    mean: 0.0,
+                    rstd: a.rstd,
+                };
+            }
+        }
+        Kind::Layer => {
+            // Shift by the first element: x - K is nearly exact, so a large mean costs no
+            // precision (DESIGN.md, numerics contract).
+            let k = x[0].to_f32();
+            let w = welford::<L, T, false>(l, x, 1.0, k);
+            if (TINY..=f32::MAX).contains(&w.m2) && w.mean.is_finite() {
+                a.shift = k;
+                a.mean = w.mean;
+                a.rstd = rstd_of(w.m2 as f64 / width, eps);
+                apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
+                return RowStats {
+                    mean: k + w.mean,
+                    rstd: a.rstd,
+                };
+            }
+        }
+    }
+    careful_row::<L, T, W, INPLACE>(l, src, dst, p, a)
+}
+
+/// The rare path: a row with NaN or Inf becomes all NaN; otherwise the row is scaled by a power
+/// of two that brings its largest magnitude into [1, 2) (exact: only the exponent changes), the
+/// statistics are recomputed, and `eps` is scaled to match (`eps * scale^2`, in f64).
+#[inline(always)]
+fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[T],
+    dst: &mut [T],
+    p: &Params<'_, W>,
+    mut a: Affine<'_, W>,
+) -> RowStats {
+    let x: &[T] = if INPLACE { &*dst } else { src };
+    let mut max = 0.0f32;
+    let mut finite = true;
+    for &e in x {
+        let v = e.to_f32();
+        finite &= v.is_finite();
+        max = max.max(v.abs());
+    }
+    if !finite {
+        dst.fill(T::from_f32(f32::NAN));
+        return RowStats {
+            mean: f32::NAN,
+            rstd: f32::NAN,
+        };
+    }
+    let width = x.len() as f64;
+    // 2^-e with max in [2^e, 2^(e+1)); the exponent is clamped so the scale is a normal f32.
+    let e = if max > 0.0 {
+        (max as f64).log2().floor() as i32
+    } else {
+        0
+    };
+    let e = e.clamp(-126, 126);
+    let scale = 2f64.powi(-e);
+    a.scale = scale as f32;
+    let eps = p.eps as f64 * scale * scale;
+    match p.kind {
+        Kind::Rms => {
+            let ss = sum_sq::<L, T, true>(l, x, a.scale);
+            a.rstd = rstd_of(ss as f64 / width, eps);
+            apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
+            RowStats {
+                mean: 0.0,
+                rstd: (a.rstd as f64 * scale) as f32,
+            }
+        }
+        Kind::Layer => {
+            let k = x[0].to_f32() * a.scale;
+            let w = welford::<L, T, true>(l, x, a.scale, k);
+            a.shift = k;
+            a.mean = w.mean;
+            a.rstd = rstd_of(w.m2 as f64 / width, eps);
+            apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
+            RowStats {
+                mean: ((k as f64 + w.mean as f64) / scale) as f32,
+                rstd: (a.rstd as f64 * scale) as f32,
+            }
+        }
+    }
+}
+
+/// Normalizes the rows of `dst` (contiguous, `width` each) from `src` (or in place when
+/// `INPLACE`; `src` is then ignored), inside one `#[target_feature]` context.
+#[inline(always)]
+pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[T],
+    dst: &mut [T],
+    width: usize,
+    p: &Params<'_, W>,
+    mut mean: Option<&mut [f32]>,
+    mut rstd: Option<&mut [f32]>,
+) {
+    l.vectorize(|| {
+        for (r, drow) in dst.chunks_exact_mut(width).enumerate() {
+            let srow = if INPLACE {
+                &[][..]
+            } else {
+                &src[r * width..(r + 1) * width]
+            };
+            let st = norm_row::<L, T, W, INPLACE>(l, srow, drow, p);
+            if let Some(m) = mean.as_deref_mut() {
+                m[r] = st.mean;
+            }
+            if let Some(q) = rstd.as_deref_mut() {
+                q[r] = st.rstd;
+            }
+        }
+    })
+}

@@ -1,0 +1,336 @@
+//! The public API: free functions for the common cases and the [`Norm`] builder for the rest.
+
+use crate::element::Element;
+use crate::kernel::{Kind, Params};
+use crate::rows::{Block, Parallelism, run};
+use crate::{Isa, NormError, isa};
+
+/// Optional per-row statistics to write, one `f32` per row.
+///
+/// LayerNorm writes `mean` (the row mean) and `rstd` (`1 / sqrt(var + eps)`); RMSNorm writes
+/// `rstd` only (`1 / sqrt(mean(x^2) + eps)`) and refuses a `mean` slice. A row with NaN or Inf
+/// reports NaN for both.
+#[derive(Debug, Default)]
+pub struct Stats<'a> {
+    /// Row means (LayerNorm only).
+    pub mean: Option<&'a mut [f32]>,
+    /// Reciprocal standard deviation (LayerNorm) or reciprocal RMS (RMSNorm) per row.
+    pub rstd: Option<&'a mut [f32]>,
+}
+
+/// A configured normalization: kind, epsilon, instruction set and threading.
+///
+/// ```
+/// use simdnorm::{Isa, Norm, Parallelism};
+/// let (rows, width) = (4, 64);
+/// let x = vec![1.5f32; rows * width];
+/// let gamma = vec![1.0f32; width];
+/// let mut y = vec![0.0f32; rows * width];
+/// Norm::rms(1e-6)
+///     .isa(Isa::Scalar)
+///     .parallelism(Parallelism::None)
+///     .forward(&x, rows, width, Some(&gamma), None, &mut y)?;
+/// assert!((y[0] - 1.0).abs() < 1e-5);
+/// # Ok::<(), simdnorm::NormError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Norm {
+    kind: Kind,
+    eps: f32,
+    isa: Option<Isa>,
+    par: Parallelism,
+}
+
+impl Norm {
+    /// RMSNorm: `y = x / sqrt(mean(x^2) + eps) * gamma` (eps inside the root, as LLaMA, T5 and
+    /// ggml compute it).
+    pub fn rms(eps: f32) -> Norm {
+        Norm {
+            kind: Kind::Rms,
+            eps,
+            isa: None,
+            par: Parallelism::Auto,
+        }
+    }
+
+    /// LayerNorm: `y = (x - mean) / sqrt(var + eps) * gamma + beta`, population variance.
+    pub fn layer(eps: f32) -> Norm {
+        Norm {
+            kind: Kind::Layer,
+            eps,
+            isa: None,
+            par: Parallelism::Auto,
+        }
+    }
+
+    /// Runs on this instruction set instead of the process default ([`isa()`]). A call
+    /// returns [`NormError::IsaUnavailable`] if the CPU lacks it.
+    pub fn isa(mut self, isa: Isa) -> Norm {
+        self.isa = Some(isa);
+        self
+    }
+
+    /// How batches are spread over threads (default [`Parallelism::Auto`]).
+    pub fn parallelism(mut self, par: Parallelism) -> Norm {
+        self.par = par;
+        self
+    }
+
+    /// The epsilon.
+    pub fn eps(&self) -> f32 {
+        self.eps
+    }
+
+    /// Normalizes `rows` rows of `width` elements from `x` into `out`.
+    pub fn forward<T: Element, W: Element>(
+        &self,
+        x: &[T],
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        out: &mut [T],
+    ) -> Result<(), NormError> {
+        self.forward_with_stats(x, rows, width, gamma, beta, out, Stats::default())
+    }
+
+    /// As [`Norm::forward`], also writing per-row statistics.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_with_stats<T: Element, W: Element>(
+        &self,
+        x: &[T],
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        out: &mut [T],
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        let n = self.check_shape(x.len(), rows, width)?;
+        if out.len() != n {
+            return Err(NormError::OutputLength {
+                expected: n,
+                actual: out.len(),
+            });
+        }
+        self.exec(Some(x), out, rows, width, gamma, beta, stats)
+    }
+
+    /// Normalizes `rows` rows of `width` elements of `x` in place.
+    pub fn forward_inplace<T: Element, W: Element>(
+        &self,
+        x: &mut [T],
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+    ) -> Result<(), NormError> {
+        self.forward_inplace_with_stats(x, rows, width, gamma, beta, Stats::default())
+    }
+
+    /// As [`Norm::forward_inplace`], also writing per-row statistics.
+    pub fn forward_inplace_with_stats<T: Element, W: Element>(
+        &self,
+        x: &mut [T],
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        self.check_shape(x.len(), rows, width)?;
+        self.exec(None, x, rows, width, gamma, beta, stats)
+    }
+
+    /// Checks epsilon and the shape; returns `rows * width`.
+    fn check_shape(&self, len: usize, rows: usize, width: usize) -> Result<usize, NormError> {
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return Err(NormError::BadEpsilon(self.eps));
+        }
+        if width == 0 {
+            return Err(NormError::ZeroWidth);
+        }
+        let n = rows
+            .checked_mul(width)
+            .ok_or(NormError::SizeOverflow { rows, width })?;
+        if len != n {
+            return Err(NormError::InputLength {
+                expected: n,
+                actual: len,
+            });
+        }
+        Ok(n)
+    }
+
+    /// Checks parameters and statistics, then runs. `dst.len() == rows * width` already.
+    #[allow(clippy::too_many_arguments)]
+    fn exec<T: Element, W: Element>(
+        &self,
+        src: Option<&[T]>,
+        dst: &mut [T],
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        for (param, s) in [("gamma", gamma), ("beta", beta)] {
+            if let Some(s) = s {
+                if s.len() != width {
+                    return Err(NormError::ParamLength {
+                        param,
+                        expected: width,
+                        actual: s.len(),
+                    });
+                }
+            }
+        }
+        if self.kind == Kind::Rms {
+            if beta.is_some() {
+                return Err(NormError::Unsupported("RMSNorm takes no bias (beta)"));
+            }
+            if stats.mean.is_some() {
+                return Err(NormError::Unsupported("RMSNorm computes no mean statistic"));
+            }
+        }
+        for (stat, s) in [("mean", &stats.mean), ("rstd", &stats.rstd)] {
+            if let Some(s) = s {
+                if s.len() != rows {
+                    return Err(NormError::StatsLength {
+                        stat,
+                        expected: rows,
+                        actual: s.len(),
+                    });
+                }
+            }
+        }
+        let isa = match self.isa {
+            Some(i) if i.is_available() => i,
+            Some(i) => return Err(NormError::IsaUnavailable(i)),
+            None => isa(),
+        };
+        if rows == 0 {
+            return Ok(());
+        }
+        let p = Params {
+            kind: self.kind,
+            eps: self.eps,
+            gamma,
+            beta,
+        };
+        let block = Block {
+            src,
+            dst,
+            mean: stats.mean,
+            rstd: stats.rstd,
+        };
+        run(isa, self.par, block, width, &p);
+        Ok(())
+    }
+}
+
+/// Rows in a slice of `len` elements cut into rows of `width`.
+fn rows_of(len: usize, width: usize) -> Result<usize, NormError> {
+    if width == 0 {
+        return Err(NormError::ZeroWidth);
+    }
+    if len % width != 0 {
+        return Err(NormError::RaggedInput { len, width });
+    }
+    Ok(len / width)
+}
+
+/// RMSNorm of one row: `out = x / sqrt(mean(x^2) + eps) * gamma`.
+///
+/// `gamma` (`None` means 1) must be as long as `x`; `out` too. With no weight, name its type:
+/// `None::<&[f32]>`.
+pub fn rms_norm<T: Element, W: Element>(
+    x: &[T],
+    gamma: Option<&[W]>,
+    eps: f32,
+    out: &mut [T],
+) -> Result<(), NormError> {
+    Norm::rms(eps).forward(x, 1, x.len(), gamma, None, out)
+}
+
+/// RMSNorm of one row, in place.
+pub fn rms_norm_inplace<T: Element, W: Element>(
+    x: &mut [T],
+    gamma: Option<&[W]>,
+    eps: f32,
+) -> Result<(), NormError> {
+    let w = x.len();
+    Norm::rms(eps).forward_inplace(x, 1, w, gamma, None)
+}
+
+/// LayerNorm of one row: `out = (x - mean) / sqrt(var + eps) * gamma + beta`.
+///
+/// `gamma` (`None` means 1) and `beta` (`None` means 0) must be as long as `x`; `out` too.
+pub fn layer_norm<T: Element, W: Element>(
+    x: &[T],
+    gamma: Option<&[W]>,
+    beta: Option<&[W]>,
+    eps: f32,
+    out: &mut [T],
+) -> Result<(), NormError> {
+    Norm::layer(eps).forward(x, 1, x.len(), gamma, beta, out)
+}
+
+/// LayerNorm of one row, in place.
+pub fn layer_norm_inplace<T: Element, W: Element>(
+    x: &mut [T],
+    gamma: Option<&[W]>,
+    beta: Option<&[W]>,
+    eps: f32,
+) -> Result<(), NormError> {
+    let w = x.len();
+    Norm::layer(eps).forward_inplace(x, 1, w, gamma, beta)
+}
+
+/// RMSNorm of every row of `x` (rows of `width` elements, back to back) into `out`.
+pub fn rms_norm_rows<T: Element, W: Element>(
+    x: &[T],
+    width: usize,
+    gamma: Option<&[W]>,
+    eps: f32,
+    out: &mut [T],
+) -> Result<(), NormError> {
+    let rows = rows_of(x.len(), width)?;
+    Norm::rms(eps).forward(x, rows, width, gamma, None, out)
+}
+
+/// RMSNorm of every row of `x`, in place.
+pub fn rms_norm_rows_inplace<T: Element, W: Element>(
+    x: &mut [T],
+    width: usize,
+    gamma: Option<&[W]>,
+    eps: f32,
+) -> Result<(), NormError> {
+    let rows = rows_of(x.len(), width)?;
+    Norm::rms(eps).forward_inplace(x, rows, width, gamma, None)
+}
+
+/// LayerNorm of every row of `x` (rows of `width` elements, back to back) into `out`.
+pub fn layer_norm_rows<T: Element, W: Element>(
+    x: &[T],
+    width: usize,
+    gamma: Option<&[W]>,
+    beta: Option<&[W]>,
+    eps: f32,
+    out: &mut [T],
+) -> Result<(), NormError> {
+    let rows = rows_of(x.len(), width)?;
+    Norm::layer(eps).forward(x, rows, width, gamma, beta, out)
+}
+
+/// LayerNorm of every row of `x`, in place.
+pub fn layer_norm_rows_inplace<T: Element, W: Element>(
+    x: &mut [T],
+    width: usize,
+    gamma: Option<&[W]>,
+    beta: Option<&[W]>,
+    eps: f32,
+) -> Result<(), NormError> {
+    let rows = rows_of(x.len(), width)?;
+    Norm::layer(eps).forward_inplace(x, rows, width, gamma, beta)
+}

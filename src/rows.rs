@@ -1,0 +1,183 @@
+//! The batch driver: validation result in, ISA dispatch and (optionally) rayon out.
+//!
+//! One dispatch into a `#[target_feature]` context per block of rows, never per row. A large
+//! batch is cut into one contiguous block of rows per thread.
+
+use crate::element::Element;
+use crate::kernel::lanes::Portable;
+use crate::kernel::{Params, norm_rows};
+use crate::Isa;
+
+/// How a batch is spread over threads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Parallelism {
+    /// Rayon's pool when the batch is at least [`PAR_MIN_BYTES`] and has two rows or more;
+    /// the calling thread otherwise.
+    #[default]
+    Auto,
+    /// Always the calling thread (for backends that run their own thread pool).
+    None,
+    /// Always rayon, with up to this many contiguous blocks of rows (`0`: one per thread of
+    /// the current rayon pool), whatever the batch size. Without the `rayon` feature this is
+    /// the same as [`Parallelism::None`].
+    Rayon(usize),
+}
+
+/// The smallest batch, in bytes of input, that [`Parallelism::Auto`] spreads over threads; also
+/// the least work each thread gets. Measured with `normbench` on the 2-core AMD EPYC (AVX-512)
+/// development machine: see `examples/normbench.rs --threshold` and README.md.
+pub const PAR_MIN_BYTES: usize = 256 * 1024;
+
+/// The rows one call works on: `dst` always, `src` unless in place, optional statistics.
+pub(crate) struct Block<'a, T> {
+    pub src: Option<&'a [T]>,
+    pub dst: &'a mut [T],
+    pub mean: Option<&'a mut [f32]>,
+    pub rstd: Option<&'a mut [f32]>,
+}
+
+impl<'a, T> Block<'a, T> {
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize, width: usize) -> (Block<'a, T>, Block<'a, T>) {
+        let at = rows * width;
+        let (s0, s1) = match self.src {
+            Some(s) => {
+                let (a, b) = s.split_at(at);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (d0, d1) = self.dst.split_at_mut(at);
+        let (m0, m1) = split_opt(self.mean, rows);
+        let (r0, r1) = split_opt(self.rstd, rows);
+        (
+            Block {
+                src: s0,
+                dst: d0,
+                mean: m0,
+                rstd: r0,
+            },
+            Block {
+                src: s1,
+                dst: d1,
+                mean: m1,
+                rstd: r1,
+            },
+        )
+    }
+}
+
+#[cfg(feature = "rayon")]
+type OptPair<'a> = (Option<&'a mut [f32]>, Option<&'a mut [f32]>);
+
+#[cfg(feature = "rayon")]
+fn split_opt(s: Option<&mut [f32]>, at: usize) -> OptPair<'_> {
+    match s {
+        Some(s) => {
+            let (a, b) = s.split_at_mut(at);
+            (Some(a), Some(b))
+        }
+        None => (None, None),
+    }
+}
+
+/// Runs a validated batch: `block.dst.len() == rows * width`, `width >= 1`, `isa` available.
+pub(crate) fn run<T: Element, W: Element>(
+    isa: Isa,
+    par: Parallelism,
+    block: Block<'_, T>,
+    width: usize,
+    p: &Params<'_, W>,
+) {
+    let rows = block.dst.len() / width;
+    let tasks = tasks_for(par, rows, rows * width * T::BYTES);
+    parallel(isa, tasks, rows, block, width, p)
+}
+
+/// How many contiguous blocks of rows to make.
+fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    {
+        let threads = rayon::current_num_threads().max(1);
+        match par {
+            Parallelism::None => 1,
+            Parallelism::Rayon(0) => threads.min(rows).max(1),
+            Parallelism::Rayon(n) => n.min(rows).max(1),
+            Parallelism::Auto => {
+                if rows < 2 || bytes < PAR_MIN_BYTES {
+                    1
+                } else {
+                    threads.min(rows).min(bytes / PAR_MIN_BYTES).max(1)
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let _ = (par, rows, bytes);
+        1
+    }
+}
+
+fn parallel<T: Element, W: Element>(
+    isa: Isa,
+    tasks: usize,
+    rows: usize,
+    block: Block<'_, T>,
+    width: usize,
+    p: &Params<'_, W>,
+) {
+    #[cfg(feature = "rayon")]
+    if tasks > 1 {
+        let left_tasks = tasks / 2;
+        let left_rows = rows * left_tasks / tasks;
+        let (a, b) = block.split(left_rows, width);
+        rayon::join(
+            || parallel(isa, left_tasks, left_rows, a, width, p),
+            || parallel(isa, tasks - left_tasks, rows - left_rows, b, width, p),
+        );
+        return;
+    }
+    let _ = (tasks, rows);
+    serial(isa, block, width, p)
+}
+
+/// One block on the calling thread, one dispatch.
+fn serial<T: Element, W: Element>(isa: Isa, block: Block<'_, T>, width: usize, p: &Params<'_, W>) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => {
+            if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
+                return with(t, block, width, p);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
+                return with(t, block, width, p);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => {
+            if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
+                return with(t, block, width, p);
+            }
+        }
+        _ => {}
+    }
+    // Scalar, or (unreachable: callers check availability) a path the CPU lacks.
+    with(Portable, block, width, p)
+}
+
+fn with<L: crate::kernel::lanes::Lanes, T: Element, W: Element>(
+    l: L,
+    block: Block<'_, T>,
+    width: usize,
+    p: &Params<'_, W>,
+) {
+    match block.src {
+        Some(src) => norm_rows::<L, T, W, false>(l, src, block.dst, width, p, block.mean, block.rstd),
+        None => norm_rows::<L, T, W, true>(l, &[], block.dst, width, p, block.mean, block.rstd),
+    }
+}
