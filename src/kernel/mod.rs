@@ -33,7 +33,11 @@ pub(crate) struct Params<'a, W> {
 /// underflow (squares of elements below 2^-75 flush towards zero) or may be exactly zero;
 /// such rows take the rescaled path. Above it, squares too small to register cost at most a
 /// relative 2^-49 per element.
-const TINY: f32 = 7.888_609e-31; // 2^-100
+const TINY: f64 = 7.888_609_052_210_118e-31; // 2^-100
+
+/// Statistics above this may have overflowed an `f32` accumulator on the way (a block's
+/// partial sums are `f32`); such rows take the rescaled path.
+const HUGE: f64 = f32::MAX as f64 / 2.0;
 
 /// A row's statistics as reported to the caller.
 #[derive(Clone, Copy, Debug)]
@@ -42,16 +46,17 @@ pub(crate) struct RowStats {
     pub rstd: f32,
 }
 
-/// `1 / sqrt(var + eps)` in f64, clamped to the largest f32 so that `0 * rstd` stays 0 for a
-/// constant row with `eps = 0` (its normalized values are defined as 0).
+/// `1 / sqrt(var + eps)` in f64 (a negative `var` from rounding counts as 0).
 #[inline(always)]
-fn rstd_of(var: f64, eps: f64) -> f32 {
-    let r = 1.0 / (var.max(0.0) + eps).sqrt();
-    if r > f32::MAX as f64 {
-        f32::MAX
-    } else {
-        r as f32
-    }
+fn rstd_of(var: f64, eps: f64) -> f64 {
+    1.0 / (var.max(0.0) + eps).sqrt()
+}
+
+/// The factor the apply sweep multiplies by: `rstd` clamped to the largest f32, so that
+/// `0 * rstd` stays 0 for a constant row with `eps = 0` (its normalized values are defined as 0).
+#[inline(always)]
+fn apply_factor(rstd: f64) -> f32 {
+    rstd.min(f32::MAX as f64) as f32
 }
 
 /// Normalizes one row. `src` is ignored when `INPLACE` (the input is `dst`).
@@ -79,8 +84,8 @@ fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     match p.kind {
         Kind::Rms => {
             let ss = sum_sq::<L, T, false>(l, x, 1.0);
-            if (TINY..=f32::MAX).contains(&ss) {
-                a.rstd = rstd_of(ss as f64 / width, eps);
+            if (TINY..=HUGE).contains(&ss) {
+                a.rstd = apply_factor(rstd_of(ss / width, eps));
                 apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
                 return RowStats {
                     mean: 0.0,
@@ -93,13 +98,13 @@ fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
             let w = welford::<L, T, false>(l, x, 1.0, k);
-            if (TINY..=f32::MAX).contains(&w.m2) && w.mean.is_finite() {
+            if (TINY..=HUGE).contains(&w.m2) && w.mean.is_finite() {
                 a.shift = k;
-                a.mean = w.mean;
-                a.rstd = rstd_of(w.m2 as f64 / width, eps);
+                a.mean = w.mean as f32;
+                a.rstd = apply_factor(rstd_of(w.m2 / width, eps));
                 apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
                 return RowStats {
-                    mean: k + w.mean,
+                    mean: (k as f64 + w.mean) as f32,
                     rstd: a.rstd,
                 };
             }
@@ -148,23 +153,25 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     match p.kind {
         Kind::Rms => {
             let ss = sum_sq::<L, T, true>(l, x, a.scale);
-            a.rstd = rstd_of(ss as f64 / width, eps);
+            let r = rstd_of(ss / width, eps);
+            a.rstd = apply_factor(r);
             apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
             RowStats {
                 mean: 0.0,
-                rstd: (a.rstd as f64 * scale) as f32,
+                rstd: (r * scale) as f32,
             }
         }
         Kind::Layer => {
             let k = x[0].to_f32() * a.scale;
             let w = welford::<L, T, true>(l, x, a.scale, k);
             a.shift = k;
-            a.mean = w.mean;
-            a.rstd = rstd_of(w.m2 as f64 / width, eps);
+            a.mean = w.mean as f32;
+            let r = rstd_of(w.m2 / width, eps);
+            a.rstd = apply_factor(r);
             apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
             RowStats {
-                mean: ((k as f64 + w.mean as f64) / scale) as f32,
-                rstd: (a.rstd as f64 * scale) as f32,
+                mean: ((k as f64 + w.mean) / scale) as f32,
+                rstd: (r * scale) as f32,
             }
         }
     }

@@ -1,20 +1,43 @@
 //! Statistics sweeps: lane-wise Welford merged with Chan's formula (LayerNorm), and the sum of
 //! squares (RMSNorm). Written once, generic over [`Lanes`].
+//!
+//! Both sweep the row in blocks of `BLOCK_STEPS` x `WELFORD_ACC` vectors. Inside a block every
+//! accumulator starts fresh and accumulates in `f32`, lane by lane; at the end of the block the
+//! accumulators and lanes are merged (Chan) and the block's result is merged into a running
+//! `f64` state. The `f64` merge costs a few scalar operations per block (1024 elements on
+//! AVX-512) and keeps the rounding error of the statistics independent of the row width:
+//! plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233 `f32`
+//! elements already exceeded the contract's bound that way).
 
 use pulp::Simd;
 
 use super::lanes::{F, Lanes, load, load_partial};
 use crate::element::Element;
 
-/// How many `WELFORD_ACC` slots the arrays below reserve (the largest any path uses).
+/// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
 const MAX_ACC: usize = 8;
+
+/// Steps (vectors per accumulator) in one block.
+const BLOCK_STEPS: usize = 8;
+
+/// `1 / k` for the Welford step `k` (1-based) inside a block.
+const RECIP: [f32; BLOCK_STEPS] = [
+    1.0,
+    1.0 / 2.0,
+    1.0 / 3.0,
+    1.0 / 4.0,
+    1.0 / 5.0,
+    1.0 / 6.0,
+    1.0 / 7.0,
+    1.0 / 8.0,
+];
 
 /// A partial Welford state: `count` values with mean `mean` and sum of squared deviations `m2`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Welford {
     pub count: f64,
-    pub mean: f32,
-    pub m2: f32,
+    pub mean: f64,
+    pub m2: f64,
 }
 
 impl Welford {
@@ -26,10 +49,10 @@ impl Welford {
 
     /// One Welford step (Welford 1962; NORMS.md).
     #[inline(always)]
-    pub fn push(&mut self, x: f32) {
+    pub fn push(&mut self, x: f64) {
         self.count += 1.0;
         let d = x - self.mean;
-        self.mean += d / self.count as f32;
+        self.mean += d / self.count;
         self.m2 += d * (x - self.mean);
     }
 
@@ -46,13 +69,13 @@ impl Welford {
         let d = b.mean - self.mean;
         Welford {
             count,
-            mean: self.mean + d * (b.count / count) as f32,
-            m2: self.m2 + b.m2 + d * d * (self.count * b.count / count) as f32,
+            mean: self.mean + d * (b.count / count),
+            m2: self.m2 + b.m2 + d * d * (self.count * b.count / count),
         }
     }
 }
 
-/// Reads one full vector of `x` starting at `i`, optionally multiplied by `scale`, minus `shift`.
+/// Reads one full vector of `x`, optionally multiplied by `scale`, minus `shift`.
 #[inline(always)]
 fn shifted<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -66,12 +89,81 @@ fn shifted<L: Lanes, T: Element, const SCALED: bool>(
     s.sub_f32s(v, shift)
 }
 
+/// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
+/// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
+/// accumulators and lanes are then merged with Chan's formula.
+#[inline(always)]
+fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    x: &[T],
+    steps: usize,
+    extra: usize,
+    scale_v: F<L>,
+    shift_v: F<L>,
+) -> Welford {
+    let s = l.simd();
+    let n = L::N;
+    let acc = L::WELFORD_ACC;
+    let zero = s.splat_f32s(0.0);
+    let mut mean = [zero; MAX_ACC];
+    let mut m2 = [zero; MAX_ACC];
+    let mut i = 0;
+    for step in 0..steps {
+        let rk = s.splat_f32s(RECIP[step]);
+        for j in 0..acc {
+            let v = shifted::<L, T, SCALED>(l, &x[i + j * n..], scale_v, shift_v);
+            let d = s.sub_f32s(v, mean[j]);
+            mean[j] = l.fma(d, rk, mean[j]);
+            m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
+        }
+        i += n * acc;
+    }
+    if extra > 0 {
+        let rk = s.splat_f32s(RECIP[steps]);
+        for j in 0..extra {
+            let v = shifted::<L, T, SCALED>(l, &x[i + j * n..], scale_v, shift_v);
+            let d = s.sub_f32s(v, mean[j]);
+            mean[j] = l.fma(d, rk, mean[j]);
+            m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
+        }
+    }
+
+    // Chan-merge the accumulators, all lanes at once (every lane of one accumulator has the
+    // same count).
+    let count_of = |j: usize| (steps + usize::from(j < extra)) as f32;
+    let mut c = count_of(0);
+    let (mut mv, mut qv) = (mean[0], m2[0]);
+    for j in 1..acc {
+        let cb = count_of(j);
+        if cb == 0.0 {
+            break;
+        }
+        let total = c + cb;
+        let d = s.sub_f32s(mean[j], mv);
+        mv = l.fma(d, s.splat_f32s(cb / total), mv);
+        qv = l.fma(
+            s.mul_f32s(d, d),
+            s.splat_f32s(c * cb / total),
+            s.add_f32s(qv, m2[j]),
+        );
+        c = total;
+    }
+    if c == 0.0 {
+        return Welford::EMPTY;
+    }
+    // Merge the lanes: equal counts c, so mean = average of the lane means and
+    // M2 = sum of lane M2 + c * sum (lane mean - mean)^2 (Chan's formula for equal counts).
+    let lane_mean = s.reduce_sum_f32s(mv) / n as f32;
+    let dev = s.sub_f32s(mv, s.splat_f32s(lane_mean));
+    let spread = s.reduce_sum_f32s(s.mul_f32s(dev, dev));
+    Welford {
+        count: c as f64 * n as f64,
+        mean: lane_mean as f64,
+        m2: s.reduce_sum_f32s(qv) as f64 + c as f64 * spread as f64,
+    }
+}
+
 /// Welford statistics of `x[i] * scale - shift` (`scale` applies only when `SCALED`).
-///
-/// Each of `L::WELFORD_ACC` vector accumulators runs Welford per lane over every
-/// `WELFORD_ACC`-th vector (independent dependency chains hide the FMA latency); accumulators
-/// are merged with Chan's formula vector-wise, then the lanes (equal counts) are merged, then
-/// the scalar tail is merged in.
 #[inline(always)]
 pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -85,114 +177,95 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     debug_assert!(acc <= MAX_ACC);
     let scale_v = s.splat_f32s(scale);
     let shift_v = s.splat_f32s(shift);
-    let zero = s.splat_f32s(0.0);
-    let mut mean = [zero; MAX_ACC];
-    let mut m2 = [zero; MAX_ACC];
 
-    let mut groups = x.chunks_exact(n * acc);
-    let mut k = 0.0f32;
-    for g in &mut groups {
-        k += 1.0;
-        let rk = s.splat_f32s(1.0 / k);
-        for j in 0..acc {
-            let v = shifted::<L, T, SCALED>(l, &g[j * n..], scale_v, shift_v);
-            let d = s.sub_f32s(v, mean[j]);
-            mean[j] = l.fma(d, rk, mean[j]);
-            m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
-        }
-    }
-    // Fewer than `acc` full vectors remain: they go one each to the first accumulators.
-    let rest = groups.remainder();
-    let extra = rest.len() / n;
-    let rk = s.splat_f32s(1.0 / (k + 1.0));
-    for j in 0..extra {
-        let v = shifted::<L, T, SCALED>(l, &rest[j * n..], scale_v, shift_v);
-        let d = s.sub_f32s(v, mean[j]);
-        mean[j] = l.fma(d, rk, mean[j]);
-        m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
-    }
-
-    // Chan-merge the accumulators, all lanes at once (every lane of one accumulator has the
-    // same count).
-    let count_of = |j: usize| if j < extra { k + 1.0 } else { k } as f64;
-    let mut c = count_of(0);
-    let (mut mv, mut qv) = (mean[0], m2[0]);
-    for j in 1..acc {
-        let cb = count_of(j);
-        if cb == 0.0 {
-            break;
-        }
-        let total = c + cb;
-        let d = s.sub_f32s(mean[j], mv);
-        mv = l.fma(d, s.splat_f32s((cb / total) as f32), mv);
-        let dd = s.mul_f32s(d, d);
-        qv = l.fma(
-            dd,
-            s.splat_f32s((c * cb / total) as f32),
-            s.add_f32s(qv, m2[j]),
-        );
-        c = total;
-    }
-
-    // Merge the lanes: equal counts c, so mean = average of lane means and
-    // M2 = sum of lane M2 + c * sum (lane mean - mean)^2 (Chan's formula, generalized).
     let mut state = Welford::EMPTY;
-    if c > 0.0 {
-        let lane_mean = s.reduce_sum_f32s(mv) / n as f32;
-        let dev = s.sub_f32s(mv, s.splat_f32s(lane_mean));
-        let spread = s.reduce_sum_f32s(s.mul_f32s(dev, dev));
-        state = Welford {
-            count: c * n as f64,
-            mean: lane_mean,
-            m2: s.reduce_sum_f32s(qv) + (c as f32) * spread,
-        };
+    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
+    for b in &mut blocks {
+        let w = welford_block::<L, T, SCALED>(l, b, BLOCK_STEPS, 0, scale_v, shift_v);
+        state = state.merge(w);
     }
+    let rest = blocks.remainder();
+    let vectors = rest.len() / n;
+    let w = welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
+    state = state.merge(w);
 
     // The tail (fewer than n elements) in scalar Welford: a zero-padded vector load would add
     // zeros to the counts.
     let mut tail = Welford::EMPTY;
-    for &e in &rest[extra * n..] {
+    for &e in &rest[vectors * n..] {
         let v = e.to_f32();
         let v = if SCALED { v * scale } else { v };
-        tail.push(v - shift);
+        tail.push((v - shift) as f64);
     }
     state.merge(tail)
 }
 
-/// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`), in `L::WELFORD_ACC`
-/// independent accumulators.
+/// Sum of squares of `steps` groups of `WELFORD_ACC` vectors, then `extra` single vectors, then
+/// the zero-padded `tail`, in `f32`; returned reduced to one number.
 #[inline(always)]
-pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: f32) -> f32 {
+fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    x: &[T],
+    steps: usize,
+    extra: usize,
+    tail: &[T],
+    scale_v: F<L>,
+) -> f32 {
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;
-    let scale_v = s.splat_f32s(scale);
     let zero = s.splat_f32s(0.0);
     let mut sums = [zero; MAX_ACC];
-    let mut groups = x.chunks_exact(n * acc);
-    for g in &mut groups {
-        for j in 0..acc {
-            let v = load(l, &g[j * n..]);
-            let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
-            sums[j] = l.fma(v, v, sums[j]);
-        }
-    }
-    let mut chunks = groups.remainder().chunks_exact(n);
-    for (j, c) in (&mut chunks).enumerate() {
+    let sq = |sum: F<L>, c: &[T]| {
         let v = load(l, c);
         let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
-        sums[j] = l.fma(v, v, sums[j]);
+        l.fma(v, v, sum)
+    };
+    let mut i = 0;
+    for _ in 0..steps {
+        for (j, sum) in sums.iter_mut().enumerate().take(acc) {
+            *sum = sq(*sum, &x[i + j * n..]);
+        }
+        i += n * acc;
     }
-    let tail = chunks.remainder();
+    for (j, sum) in sums.iter_mut().enumerate().take(extra) {
+        *sum = sq(*sum, &x[i + j * n..]);
+    }
     if !tail.is_empty() {
         // Zero padding adds nothing to a sum of squares.
         let v = load_partial(l, tail);
         let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
         sums[acc - 1] = l.fma(v, v, sums[acc - 1]);
     }
-    let mut total = sums[0];
-    for sj in sums.iter().take(acc).skip(1) {
-        total = s.add_f32s(total, *sj);
+    // Pairwise over the accumulators, then across the lanes.
+    let mut width = acc;
+    while width > 1 {
+        let half = width / 2;
+        for j in 0..half {
+            sums[j] = s.add_f32s(sums[j], sums[j + half]);
+        }
+        if width % 2 == 1 {
+            sums[0] = s.add_f32s(sums[0], sums[width - 1]);
+        }
+        width = half;
     }
-    s.reduce_sum_f32s(total)
+    s.reduce_sum_f32s(sums[0])
+}
+
+/// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`).
+#[inline(always)]
+pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: f32) -> f64 {
+    let s = l.simd();
+    let n = L::N;
+    let acc = L::WELFORD_ACC;
+    let scale_v = s.splat_f32s(scale);
+    let mut total = 0.0f64;
+    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
+    for b in &mut blocks {
+        total += sum_sq_block::<L, T, SCALED>(l, b, BLOCK_STEPS, 0, &[], scale_v) as f64;
+    }
+    let rest = blocks.remainder();
+    let vectors = rest.len() / n;
+    let tail = &rest[vectors * n..];
+    total + sum_sq_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v) as f64
 }

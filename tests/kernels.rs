@@ -1,0 +1,144 @@
+//! Every kernel x every element type x every path this CPU has, against the f64 reference,
+//! under the numerics contract's bound.
+
+mod common;
+
+use common::{Case, Kind, Rng, STYLES, Style};
+use proptest::prelude::*;
+use simdnorm::{Element, Isa};
+
+fn kinds() -> [Kind; 2] {
+    [Kind::Rms, Kind::Layer]
+}
+
+fn tails<T: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in 1..=70 {
+                let style = if width % 2 == 0 { Style::Plain } else { Style::BigMean };
+                let case = Case::<T, W>::random(&mut rng, kind, style, 3, width);
+                case.check(isa, "tails");
+            }
+        }
+    }
+}
+
+/// Every width 1..=70, so each tail length of every path (up to 16 lanes x 4 vectors) is hit.
+#[test]
+fn every_tail_width() {
+    for_each_type!(tails(1));
+}
+
+fn adversarial<T: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for style in STYLES {
+                for width in [1, 2, 7, 64, 100, 1000, 4099] {
+                    let case = Case::<T, W>::random(&mut rng, kind, style, 2, width);
+                    case.check(isa, &format!("adversarial {style:?}"));
+                }
+            }
+        }
+    }
+}
+
+/// Constant rows, zeros, one huge element, big means, f16-max values, subnormals, wide ranges,
+/// overflowing squares: every style on every path.
+#[test]
+fn adversarial_rows() {
+    for_each_type!(adversarial(2));
+}
+
+fn random_case<T: Element, W: Element>(seed: u64, width: usize, rows: usize, style: usize) {
+    let mut rng = Rng(seed);
+    let style = STYLES[style % STYLES.len()];
+    for isa in Isa::available() {
+        for kind in kinds() {
+            let case = Case::<T, W>::random(&mut rng, kind, style, rows, width);
+            case.check(isa, &format!("proptest {style:?}"));
+        }
+    }
+}
+
+fn width_strategy() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..=70, 71usize..=2048, 2049usize..=20000]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("SIMDNORM_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    /// Random widths 1..=20000, rows, styles, eps, weights and biases, on every path and type.
+    #[test]
+    fn random_rows_match_reference(seed in any::<u64>(), width in width_strategy(),
+                                   rows in 1usize..4, style in 0usize..10) {
+        for_each_type!(random_case(seed, width, rows, style));
+    }
+}
+
+/// All forced paths agree with each other within the sum of their bounds (each is within its
+/// bound of the reference).
+#[test]
+fn paths_agree() {
+    let mut rng = Rng(7);
+    for kind in kinds() {
+        for width in [5, 33, 768, 4096, 4097] {
+            let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
+            let outs: Vec<_> = Isa::available()
+                .into_iter()
+                .map(|isa| (isa, case.run(isa, simdnorm::Parallelism::None).0))
+                .collect();
+            for r in 0..case.rows() {
+                let xr = &case.x[r * width..(r + 1) * width];
+                let refr = common::reference(kind, xr, case.gamma.as_deref(), case.beta.as_deref(), case.eps);
+                for i in 0..width {
+                    let tol = simdnorm::reference::bound::<f32, f32>(&refr, case.gamma.as_deref(), case.beta.as_deref(), i);
+                    for (a, ya) in &outs {
+                        for (b, yb) in &outs {
+                            let d = (ya[r * width + i] - yb[r * width + i]).abs() as f64;
+                            assert!(d <= 2.0 * tol, "{a} and {b} differ by {d:e} > 2 x {tol:e} at row {r} elem {i} ({kind:?}, width {width})");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Slices that start at an odd element offset inside a larger buffer (misaligned for every
+/// vector width) give the same bits as aligned ones.
+#[test]
+fn misaligned_slices() {
+    let mut rng = Rng(11);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            let width = 77;
+            let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 2, width);
+            let (want, _, _) = case.run(isa, simdnorm::Parallelism::None);
+            for off in 1..4 {
+                let mut buf = vec![0.0f32; case.x.len() + off];
+                buf[off..].copy_from_slice(&case.x);
+                let mut out = vec![0.0f32; case.x.len() + off];
+                common::norm(kind, case.eps)
+                    .isa(isa)
+                    .forward(&buf[off..], 2, width, case.gamma.as_deref(), case.beta.as_deref(), &mut out[off..])
+                    .unwrap();
+                assert_eq!(&out[off..], &want[..], "offset {off} on {isa}");
+                let h: Vec<half::f16> = buf.iter().map(|&v| half::f16::from_f32(v)).collect();
+                let mut ho = vec![half::f16::ZERO; h.len()];
+                let mut ho_aligned = vec![half::f16::ZERO; h.len() - off];
+                let g: Option<Vec<half::f16>> = case.gamma.as_ref().map(|g| g.iter().map(|&v| half::f16::from_f32(v)).collect());
+                let n = common::norm(kind, case.eps).isa(isa);
+                n.forward(&h[off..], 2, width, g.as_deref(), None, &mut ho[off..]).unwrap();
+                let h_aligned = h[off..].to_vec();
+                n.forward(&h_aligned, 2, width, g.as_deref(), None, &mut ho_aligned).unwrap();
+                assert_eq!(&ho[off..], &ho_aligned[..], "f16 offset {off} on {isa}");
+            }
+        }
+    }
+}
