@@ -24,6 +24,15 @@ pub enum Parallelism {
     Rayon(usize),
 }
 
+impl Parallelism {
+    /// How many contiguous blocks of rows (one rayon task each) a batch of `rows` rows of
+    /// `row_bytes` input bytes each is cut into, in the current rayon pool. `1` means the
+    /// calling thread does all the work.
+    pub fn blocks(self, rows: usize, row_bytes: usize) -> usize {
+        tasks_for(self, rows, rows.saturating_mul(row_bytes))
+    }
+}
+
 /// The smallest batch, in bytes of input, that [`Parallelism::Auto`] spreads over threads; also
 /// the least work each thread gets. Measured with `normbench` on the 2-core AMD EPYC (AVX-512)
 /// development machine: see `examples/normbench.rs --threshold` and README.md.
@@ -91,7 +100,7 @@ pub(crate) fn run<T: Element, W: Element>(
     p: &Params<'_, W>,
 ) {
     let rows = block.dst.len() / width;
-    let tasks = tasks_for(par, rows, rows * width * T::BYTES);
+    let tasks = par.blocks(rows, width * T::BYTES);
     parallel(isa, tasks, rows, block, width, p)
 }
 

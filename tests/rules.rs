@@ -1,0 +1,130 @@
+//! The documented rules: NaN/Inf rows, constant and zero rows, large means (and that a naive
+//! kernel fails them, so the check can fail).
+
+mod common;
+
+use common::{Case, Kind, Rng, Style};
+use simdnorm::reference::{self, check_row};
+use simdnorm::{Isa, Norm, Stats};
+
+/// NaN or ±Inf anywhere in a row makes that whole row NaN (statistics too); the other rows are
+/// bit for bit what they are without the bad row.
+#[test]
+fn nan_and_inf_poison_only_their_row() {
+    let width = 37;
+    let mut rng = Rng(3);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                for pos in [0, 5, 36] {
+                    let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
+                    let (clean, _, _) = case.run(isa, simdnorm::Parallelism::None);
+                    let mut x = case.x.clone();
+                    x[width + pos] = bad;
+                    let mut y = vec![0.0f32; x.len()];
+                    let mut rstd = vec![0.0f32; 3];
+                    common::norm(kind, case.eps)
+                        .isa(isa)
+                        .forward_with_stats(
+                            &x,
+                            3,
+                            width,
+                            case.gamma.as_deref(),
+                            case.beta.as_deref(),
+                            &mut y,
+                            Stats { mean: None, rstd: Some(&mut rstd) },
+                        )
+                        .unwrap();
+                    assert!(y[width..2 * width].iter().all(|v| v.is_nan()), "{isa} {kind:?} {bad} at {pos}");
+                    assert!(rstd[1].is_nan());
+                    assert_eq!(&y[..width], &clean[..width]);
+                    assert_eq!(&y[2 * width..], &clean[2 * width..]);
+                    assert!(!rstd[0].is_nan() && !rstd[2].is_nan());
+                }
+            }
+        }
+    }
+}
+
+/// A constant row normalizes to beta (LayerNorm), even with eps = 0; an all-zero row gives 0
+/// (RMSNorm), even with eps = 0.
+#[test]
+fn constant_and_zero_rows() {
+    for isa in Isa::available() {
+        for eps in [0.0f32, 1e-5] {
+            for width in [1usize, 3, 16, 100, 5000] {
+                let x = vec![3.25f32; width];
+                let beta: Vec<f32> = (0..width).map(|i| i as f32 * 0.5 - 1.0).collect();
+                let gamma = vec![2.0f32; width];
+                let mut y = vec![f32::NAN; width];
+                Norm::layer(eps)
+                    .isa(isa)
+                    .forward(&x, 1, width, Some(&gamma), Some(&beta), &mut y)
+                    .unwrap();
+                assert_eq!(y, beta, "{isa} eps={eps} width={width}");
+                let z = vec![0.0f32; width];
+                Norm::rms(eps)
+                    .isa(isa)
+                    .forward(&z, 1, width, Some(&gamma), None, &mut y)
+                    .unwrap();
+                assert!(y.iter().all(|&v| v == 0.0), "{isa} eps={eps} width={width}: {y:?}");
+            }
+        }
+    }
+}
+
+/// The textbook one-pass formula var = E[x^2] - E[x]^2 in f32, as ONNX Runtime and candle
+/// compute it (NORMS.md), applied like the kernel applies its statistics.
+fn naive_layer_norm(x: &[f32], eps: f32) -> Vec<f32> {
+    let n = x.len() as f32;
+    let (s, q) = x.iter().fold((0.0f32, 0.0f32), |(s, q), &v| (s + v, q + v * v));
+    let mean = s / n;
+    let var = (q / n - mean * mean).max(0.0);
+    let r = 1.0 / (var + eps).sqrt();
+    x.iter().map(|&v| (v - mean) * r).collect()
+}
+
+/// Rows whose mean dwarfs their spread (mean 1e4, std 1e-3; mean 1e6, std 1e-2) meet the bound
+/// on every path, and the naive E[x^2] - mean^2 kernel fails the same check on the same rows.
+#[test]
+fn large_mean_small_spread() {
+    let mut rng = Rng(5);
+    for style in [Style::BigMean, Style::HugeMean] {
+        for width in [64usize, 768, 4096] {
+            let x = common::row::<f32>(&mut rng, style, width);
+            let eps = 1e-12;
+            let r = reference::layer_norm::<f32, f32>(&x, None, None, eps);
+            for isa in Isa::available() {
+                let mut y = vec![0.0f32; width];
+                Norm::layer(eps).isa(isa).forward(&x, 1, width, None::<&[f32]>, None, &mut y).unwrap();
+                if let Err((i, msg)) = check_row::<f32, f32>(&y, &r, None, None) {
+                    panic!("{isa} {style:?} width {width} elem {i}: {msg}");
+                }
+            }
+            // Around 1e6, f32 values are 0.0625 apart: a row with std 1e-2 is (nearly) constant
+            // there, and any kernel gets it right. Around 1e4 they are ~0.001 apart, and the naive
+            // formula's cancellation shows.
+            if style != Style::BigMean {
+                continue;
+            }
+            let naive = naive_layer_norm(&x, eps);
+            assert!(
+                check_row::<f32, f32>(&naive, &r, None, None).is_err(),
+                "the naive kernel unexpectedly meets the bound on {style:?} width {width}"
+            );
+        }
+    }
+}
+
+/// Statistics written by the kernel match the reference, and rows of width 1 normalize to 0.
+#[test]
+fn width_one_rows() {
+    for isa in Isa::available() {
+        let x = [5.0f32, -3.0, 1e30];
+        let mut y = [1.0f32; 3];
+        Norm::layer(1e-5).isa(isa).forward(&x, 3, 1, None::<&[f32]>, None, &mut y).unwrap();
+        assert_eq!(y, [0.0; 3], "{isa}");
+        Norm::rms(0.0).isa(isa).forward(&x, 3, 1, None::<&[f32]>, None, &mut y).unwrap();
+        assert_eq!(y, [1.0, -1.0, 1.0], "{isa}");
+    }
+}
