@@ -110,13 +110,24 @@ struct Row {
     copy_gbps: f64,
 }
 
-fn bench<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isa: Isa, par: Parallelism) -> Row {
+fn bench<T: Element>(
+    o: &Opts,
+    kind: Kind,
+    rows: usize,
+    width: usize,
+    isa: Isa,
+    par: Parallelism,
+) -> Row {
     let n = rows * width;
     let x: Vec<T> = (0..n)
         .map(|i| T::from_f32(((i * 7919) % 1000) as f32 * 0.002 - 1.0))
         .collect();
-    let gamma: Vec<T> = (0..width).map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01)).collect();
-    let beta: Vec<T> = (0..width).map(|i| T::from_f32((i % 7) as f32 * 0.01)).collect();
+    let gamma: Vec<T> = (0..width)
+        .map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01))
+        .collect();
+    let beta: Vec<T> = (0..width)
+        .map(|i| T::from_f32((i % 7) as f32 * 0.01))
+        .collect();
     // Pre-faulted output.
     let mut y = vec![T::from_f32(1.0); n];
     let norm = match kind {
@@ -130,8 +141,15 @@ fn bench<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isa: Isa, 
     let (ns, copy_ns) = time_pair(
         o.quick,
         || {
-            norm.forward(black_box(&x), rows, width, Some(&gamma[..]), beta, black_box(&mut y))
-                .unwrap()
+            norm.forward(
+                black_box(&x),
+                rows,
+                width,
+                Some(&gamma[..]),
+                beta,
+                black_box(&mut y),
+            )
+            .unwrap()
         },
         || black_box(&mut y2).copy_from_slice(black_box(&x)),
     );
@@ -198,7 +216,15 @@ fn table(o: &Opts) {
         );
         println!(
             "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9} {:>9} {:>6}",
-            "kernel", "type", "rows x width", "isa", "thr", "time/call", "GB/s", "copy GB/s", "ratio"
+            "kernel",
+            "type",
+            "rows x width",
+            "isa",
+            "thr",
+            "time/call",
+            "GB/s",
+            "copy GB/s",
+            "ratio"
         );
     }
     for kind in [Kind::Rms, Kind::Layer] {
@@ -206,7 +232,8 @@ fn table(o: &Opts) {
             for dtype in ["f32", "f16", "bf16"] {
                 let mut runs: Vec<(Isa, Parallelism)> =
                     isas.iter().map(|&i| (i, Parallelism::None)).collect();
-                if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * 2) > 1 {
+                if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * 2) > 1
+                {
                     runs.push((best, Parallelism::Auto));
                 }
                 for (isa, par) in runs {
@@ -239,8 +266,14 @@ fn threshold(o: &Opts) {
         let all = Norm::rms(1e-6).parallelism(Parallelism::Rayon(0));
         let (t1, tn) = time_pair(
             o.quick,
-            || one.forward(&x, rows, width, None::<&[f32]>, None, &mut y).unwrap(),
-            || all.forward(&x, rows, width, None::<&[f32]>, None, &mut y2).unwrap(),
+            || {
+                one.forward(&x, rows, width, None::<&[f32]>, None, &mut y)
+                    .unwrap()
+            },
+            || {
+                all.forward(&x, rows, width, None::<&[f32]>, None, &mut y2)
+                    .unwrap()
+            },
         );
         println!(
             "{:>6} {:>10} {:>12} {:>12} {:>8.2}",

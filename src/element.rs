@@ -33,7 +33,9 @@ pub enum SliceMut<'a> {
 ///
 /// All arithmetic is done in `f32`; conversion to `f32` is exact for every type, and conversion
 /// back rounds to nearest, ties to even.
-pub trait Element: sealed::Sealed + Copy + Default + Debug + PartialEq + Send + Sync + 'static {
+pub trait Element:
+    sealed::Sealed + Copy + Default + Debug + PartialEq + Send + Sync + 'static
+{
     /// Short name of the type: `"f32"`, `"f16"` or `"bf16"`.
     const NAME: &'static str;
     /// Size of one element in bytes.

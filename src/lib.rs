@@ -46,7 +46,7 @@
 //!   row's first element, lanes and accumulators merged with Chan's formula; RMSNorm by a sum
 //!   of squares in several accumulators. A row whose sums overflow or underflow `f32` is redone
 //!   scaled by a power of two, so every finite row gets a finite, accurate result.
-//! - Error bound (checked against the `f64` [`reference`] by the tests): for `f32` output,
+//! - Error bound (checked against the `f64` [`reference`](mod@reference) by the tests): for `f32` output,
 //!   `|y - y_ref| <= 8 u (|γ| (|x̂| + M) + |β|)` with `u = 2^-24`, `x̂` the exact normalized
 //!   value and `M = max |x̂|` over the row; for `f16`/`bf16` output, one unit in the last place
 //!   more. Outputs are rounded to nearest, ties to even.
@@ -86,6 +86,11 @@ pub use rows::{PAR_MIN_BYTES, Parallelism};
 
 #[doc(hidden)]
 pub use element::{SliceMut, SliceRef};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Re-export of the `half` crate, whose `f16` and `bf16` are this crate's 16-bit types.
 pub use half;

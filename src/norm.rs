@@ -175,14 +175,14 @@ impl Norm {
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         for (param, s) in [("gamma", gamma), ("beta", beta)] {
-            if let Some(s) = s {
-                if s.len() != width {
-                    return Err(NormError::ParamLength {
-                        param,
-                        expected: width,
-                        actual: s.len(),
-                    });
-                }
+            if let Some(s) = s
+                && s.len() != width
+            {
+                return Err(NormError::ParamLength {
+                    param,
+                    expected: width,
+                    actual: s.len(),
+                });
             }
         }
         if self.kind == Kind::Rms {
@@ -194,14 +194,14 @@ impl Norm {
             }
         }
         for (stat, s) in [("mean", &stats.mean), ("rstd", &stats.rstd)] {
-            if let Some(s) = s {
-                if s.len() != rows {
-                    return Err(NormError::StatsLength {
-                        stat,
-                        expected: rows,
-                        actual: s.len(),
-                    });
-                }
+            if let Some(s) = s
+                && s.len() != rows
+            {
+                return Err(NormError::StatsLength {
+                    stat,
+                    expected: rows,
+                    actual: s.len(),
+                });
             }
         }
         let isa = match self.isa {
@@ -234,7 +234,7 @@ fn rows_of(len: usize, width: usize) -> Result<usize, NormError> {
     if width == 0 {
         return Err(NormError::ZeroWidth);
     }
-    if len % width != 0 {
+    if !len.is_multiple_of(width) {
         return Err(NormError::RaggedInput { len, width });
     }
     Ok(len / width)

@@ -179,7 +179,7 @@ pub fn check_row<T: Element, W: Element>(
         }
         let err = (got - want).abs();
         let tol = bound::<T, W>(r, gamma, beta, i);
-        if !(err <= tol) {
+        if err.is_nan() || err > tol {
             return Err((
                 i,
                 format!(

@@ -3,10 +3,10 @@
 //! One dispatch into a `#[target_feature]` context per block of rows, never per row. A large
 //! batch is cut into one contiguous block of rows per thread.
 
+use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::Portable;
 use crate::kernel::{Params, norm_rows};
-use crate::Isa;
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,9 +34,20 @@ impl Parallelism {
 }
 
 /// The smallest batch, in bytes of input, that [`Parallelism::Auto`] spreads over threads; also
-/// the least work each thread gets. Measured with `normbench` on the 2-core AMD EPYC (AVX-512)
-/// development machine: see `examples/normbench.rs --threshold` and README.md.
-pub const PAR_MIN_BYTES: usize = 256 * 1024;
+/// the least input each thread gets.
+///
+/// Measured with `cargo run --release --example normbench -- --threshold` (RMSNorm, f32, width
+/// 4096, called from outside the pool as a backend's main thread would) on the 2-core AMD EPYC
+/// (Zen 4, AVX-512) development machine, two runs, speed-up of the pool over one thread:
+///
+/// | batch | 128 KiB | 512 KiB | 1 MiB | 2 MiB | 4 MiB | 8 MiB | 32 MiB |
+/// |---|---|---|---|---|---|---|---|
+/// | run 1 | 0.20 | 0.44 | 0.74 | 1.17 | 0.96 | 1.44 | 1.20 |
+/// | run 2 | 0.26 | 0.65 | 0.67 | 0.88 | 0.87 | 1.33 | 1.14 |
+///
+/// Handing a job to rayon's pool and waiting for it costs 10-20 us here, the time of a whole
+/// 1 MiB norm: below 4 MiB threads lose or break even, at 8 MiB (two blocks of 4 MiB) they win.
+pub const PAR_MIN_BYTES: usize = 4 * 1024 * 1024;
 
 /// The rows one call works on: `dst` always, `src` unless in place, optional statistics.
 pub(crate) struct Block<'a, T> {
@@ -108,6 +119,9 @@ pub(crate) fn run<T: Element, W: Element>(
 fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
     #[cfg(feature = "rayon")]
     {
+        if par == Parallelism::None {
+            return 1;
+        }
         let threads = rayon::current_num_threads().max(1);
         match par {
             Parallelism::None => 1,
@@ -186,7 +200,9 @@ fn with<L: crate::kernel::lanes::Lanes, T: Element, W: Element>(
     p: &Params<'_, W>,
 ) {
     match block.src {
-        Some(src) => norm_rows::<L, T, W, false>(l, src, block.dst, width, p, block.mean, block.rstd),
+        Some(src) => {
+            norm_rows::<L, T, W, false>(l, src, block.dst, width, p, block.mean, block.rstd)
+        }
         None => norm_rows::<L, T, W, true>(l, &[], block.dst, width, p, block.mean, block.rstd),
     }
 }

@@ -18,8 +18,14 @@ fn every_error_variant() {
     let g4 = [1.0f32; 4];
     let g3 = [1.0f32; 3];
 
-    assert_eq!(rms_norm(&[] as &[f32], NONE, 1e-6, &mut []), Err(NormError::ZeroWidth));
-    assert_eq!(rms_norm_rows(&x, 0, NONE, 1e-6, &mut y), Err(NormError::ZeroWidth));
+    assert_eq!(
+        rms_norm(&[] as &[f32], NONE, 1e-6, &mut []),
+        Err(NormError::ZeroWidth)
+    );
+    assert_eq!(
+        rms_norm_rows(&x, 0, NONE, 1e-6, &mut y),
+        Err(NormError::ZeroWidth)
+    );
     assert_eq!(
         Norm::layer(1e-5).forward(&x, 3, 0, NONE, NONE, &mut y),
         Err(NormError::ZeroWidth)
@@ -30,27 +36,47 @@ fn every_error_variant() {
     );
     assert_eq!(
         Norm::rms(1e-6).forward(&x, 2, 4, NONE, NONE, &mut y),
-        Err(NormError::InputLength { expected: 8, actual: 12 })
+        Err(NormError::InputLength {
+            expected: 8,
+            actual: 12
+        })
     );
     assert_eq!(
         rms_norm_rows(&x, 4, NONE, 1e-6, &mut y[..8]),
-        Err(NormError::OutputLength { expected: 12, actual: 8 })
+        Err(NormError::OutputLength {
+            expected: 12,
+            actual: 8
+        })
     );
     assert_eq!(
         rms_norm_rows(&x, 4, Some(&g3[..]), 1e-6, &mut y),
-        Err(NormError::ParamLength { param: "gamma", expected: 4, actual: 3 })
+        Err(NormError::ParamLength {
+            param: "gamma",
+            expected: 4,
+            actual: 3
+        })
     );
     assert_eq!(
         layer_norm_rows(&x, 4, Some(&g4[..]), Some(&g3[..]), 1e-6, &mut y),
-        Err(NormError::ParamLength { param: "beta", expected: 4, actual: 3 })
+        Err(NormError::ParamLength {
+            param: "beta",
+            expected: 4,
+            actual: 3
+        })
     );
     assert_eq!(
         Norm::rms(1e-6).forward(&x, usize::MAX, 2, NONE, NONE, &mut y),
-        Err(NormError::SizeOverflow { rows: usize::MAX, width: 2 })
+        Err(NormError::SizeOverflow {
+            rows: usize::MAX,
+            width: 2
+        })
     );
     for eps in [-1e-6f32, f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
         let e = rms_norm_rows(&x, 4, NONE, eps, &mut y).unwrap_err();
-        assert!(matches!(e, NormError::BadEpsilon(v) if v.to_bits() == eps.to_bits()), "{e}");
+        assert!(
+            matches!(e, NormError::BadEpsilon(v) if v.to_bits() == eps.to_bits()),
+            "{e}"
+        );
     }
     assert_eq!(
         Norm::rms(1e-6).forward(&x, 3, 4, NONE, Some(&g4[..]), &mut y),
@@ -58,29 +84,84 @@ fn every_error_variant() {
     );
     let mut m = [0.0f32; 3];
     assert_eq!(
-        Norm::rms(1e-6).forward_with_stats(&x, 3, 4, NONE, NONE, &mut y, Stats { mean: Some(&mut m), rstd: None }),
+        Norm::rms(1e-6).forward_with_stats(
+            &x,
+            3,
+            4,
+            NONE,
+            NONE,
+            &mut y,
+            Stats {
+                mean: Some(&mut m),
+                rstd: None
+            }
+        ),
         Err(NormError::Unsupported("RMSNorm computes no mean statistic"))
     );
     let mut short = [0.0f32; 2];
     assert_eq!(
-        Norm::layer(1e-6).forward_with_stats(&x, 3, 4, NONE, NONE, &mut y, Stats { mean: None, rstd: Some(&mut short) }),
-        Err(NormError::StatsLength { stat: "rstd", expected: 3, actual: 2 })
+        Norm::layer(1e-6).forward_with_stats(
+            &x,
+            3,
+            4,
+            NONE,
+            NONE,
+            &mut y,
+            Stats {
+                mean: None,
+                rstd: Some(&mut short)
+            }
+        ),
+        Err(NormError::StatsLength {
+            stat: "rstd",
+            expected: 3,
+            actual: 2
+        })
     );
     assert_eq!(
-        Norm::layer(1e-6).forward_with_stats(&x, 3, 4, NONE, NONE, &mut y, Stats { mean: Some(&mut short), rstd: None }),
-        Err(NormError::StatsLength { stat: "mean", expected: 3, actual: 2 })
+        Norm::layer(1e-6).forward_with_stats(
+            &x,
+            3,
+            4,
+            NONE,
+            NONE,
+            &mut y,
+            Stats {
+                mean: Some(&mut short),
+                rstd: None
+            }
+        ),
+        Err(NormError::StatsLength {
+            stat: "mean",
+            expected: 3,
+            actual: 2
+        })
     );
-    let missing = if cfg!(target_arch = "x86_64") { Isa::Neon } else { Isa::Avx2 };
+    let missing = if cfg!(target_arch = "x86_64") {
+        Isa::Neon
+    } else {
+        Isa::Avx2
+    };
     assert_eq!(
-        Norm::rms(1e-6).isa(missing).forward(&x, 3, 4, NONE, NONE, &mut y),
+        Norm::rms(1e-6)
+            .isa(missing)
+            .forward(&x, 3, 4, NONE, NONE, &mut y),
         Err(NormError::IsaUnavailable(missing))
     );
     assert_eq!(force_isa(missing), Err(NormError::IsaUnavailable(missing)));
 
     // Nothing was written by any refused call, and every message names the problem.
     assert!(y.iter().all(|&v| v == 7.0));
-    let msg = NormError::ParamLength { param: "gamma", expected: 4, actual: 3 }.to_string();
-    assert!(msg.contains("gamma") && msg.contains('4') && msg.contains('3'), "{msg}");
+    let msg = NormError::ParamLength {
+        param: "gamma",
+        expected: 4,
+        actual: 3,
+    }
+    .to_string();
+    assert!(
+        msg.contains("gamma") && msg.contains('4') && msg.contains('3'),
+        "{msg}"
+    );
     let msg = NormError::SizeOverflow { rows: 9, width: 8 }.to_string();
     assert!(msg.contains("overflow"), "{msg}");
 }
@@ -93,7 +174,9 @@ fn wrappers_agree_with_builder() {
     let g: Vec<f32> = (0..48).map(|i| 1.0 + i as f32 / 100.0).collect();
     let b: Vec<f32> = (0..48).map(|i| i as f32 / 10.0).collect();
     let mut want = vec![0.0f32; 96];
-    Norm::layer(1e-5).forward(&x, 2, 48, Some(&g[..]), Some(&b[..]), &mut want).unwrap();
+    Norm::layer(1e-5)
+        .forward(&x, 2, 48, Some(&g[..]), Some(&b[..]), &mut want)
+        .unwrap();
     let mut y = vec![0.0f32; 96];
     layer_norm_rows(&x, 48, Some(&g[..]), Some(&b[..]), 1e-5, &mut y).unwrap();
     assert_eq!(y, want);
@@ -107,7 +190,9 @@ fn wrappers_agree_with_builder() {
     layer_norm_inplace(&mut r2, Some(&g[..]), Some(&b[..]), 1e-5).unwrap();
     assert_eq!(r2, want[48..]);
 
-    Norm::rms(1e-6).forward(&x, 2, 48, Some(&g[..]), None, &mut want).unwrap();
+    Norm::rms(1e-6)
+        .forward(&x, 2, 48, Some(&g[..]), None, &mut want)
+        .unwrap();
     rms_norm_rows(&x, 48, Some(&g[..]), 1e-6, &mut y).unwrap();
     assert_eq!(y, want);
     let mut z = x.clone();
@@ -124,7 +209,10 @@ fn wrappers_agree_with_builder() {
 #[test]
 fn zero_rows_is_ok() {
     let mut y: [f32; 0] = [];
-    assert_eq!(Norm::rms(1e-6).forward(&[] as &[f32], 0, 8, NONE, NONE, &mut y), Ok(()));
+    assert_eq!(
+        Norm::rms(1e-6).forward(&[] as &[f32], 0, 8, NONE, NONE, &mut y),
+        Ok(())
+    );
     assert_eq!(rms_norm_rows(&[] as &[f32], 8, NONE, 1e-6, &mut y), Ok(()));
 }
 
@@ -135,10 +223,21 @@ fn threads_match<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
             let case = Case::<T, W>::random(&mut rng, kind, Style::Plain, rows, width);
             for isa in Isa::available() {
                 let serial = case.run(isa, Parallelism::None);
-                for par in [Parallelism::Rayon(0), Parallelism::Rayon(2), Parallelism::Rayon(3), Parallelism::Rayon(7), Parallelism::Auto] {
+                for par in [
+                    Parallelism::Rayon(0),
+                    Parallelism::Rayon(2),
+                    Parallelism::Rayon(3),
+                    Parallelism::Rayon(7),
+                    Parallelism::Auto,
+                ] {
                     let threaded = case.run(isa, par);
-                    let bits = |v: &Vec<T>| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&serial.0), bits(&threaded.0), "{isa} {par:?} {kind:?} {rows}x{width}");
+                    let bits =
+                        |v: &Vec<T>| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&serial.0),
+                        bits(&threaded.0),
+                        "{isa} {par:?} {kind:?} {rows}x{width}"
+                    );
                     let sb = |v: &Vec<f32>| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
                     assert_eq!(sb(&serial.1), sb(&threaded.1));
                     assert_eq!(sb(&serial.2), sb(&threaded.2));
@@ -161,15 +260,26 @@ fn threaded_equals_serial() {
 #[test]
 fn batch_threshold() {
     use simdnorm::PAR_MIN_BYTES;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
     pool.install(|| {
         let row = 4096 * 4;
         assert_eq!(Parallelism::Auto.blocks(1, row), 1);
-        assert_eq!(Parallelism::Auto.blocks(16, row), 1, "16 x 4096 f32 is below the threshold");
+        assert_eq!(
+            Parallelism::Auto.blocks(16, row),
+            1,
+            "16 x 4096 f32 is below the threshold"
+        );
         assert_eq!(Parallelism::Auto.blocks(PAR_MIN_BYTES / row, row), 1);
         assert_eq!(Parallelism::Auto.blocks(2 * PAR_MIN_BYTES / row, row), 2);
         assert_eq!(Parallelism::Auto.blocks(2048, row), 4);
-        assert_eq!(Parallelism::Auto.blocks(1, 1 << 30), 1, "one row is never split");
+        assert_eq!(
+            Parallelism::Auto.blocks(1, 1 << 30),
+            1,
+            "one row is never split"
+        );
         assert_eq!(Parallelism::None.blocks(2048, row), 1);
         assert_eq!(Parallelism::Rayon(0).blocks(3, 4), 3);
         assert_eq!(Parallelism::Rayon(0).blocks(2048, 4), 4);
@@ -190,7 +300,29 @@ fn isa_selection() {
     }
     assert!("sse9".parse::<Isa>().is_err());
     #[cfg(target_arch = "x86_64")]
-    assert!(!Isa::Neon.is_available());
+    {
+        assert!(!Isa::Neon.is_available());
+        let v3 = ["avx2", "fma", "f16c", "bmi1", "bmi2", "lzcnt", "popcnt"];
+        let has = |f: &str| match f {
+            "avx2" => is_x86_feature_detected!("avx2"),
+            "fma" => is_x86_feature_detected!("fma"),
+            "f16c" => is_x86_feature_detected!("f16c"),
+            "bmi1" => is_x86_feature_detected!("bmi1"),
+            "bmi2" => is_x86_feature_detected!("bmi2"),
+            "lzcnt" => is_x86_feature_detected!("lzcnt"),
+            "popcnt" => is_x86_feature_detected!("popcnt"),
+            _ => unreachable!(),
+        };
+        let avx2 = v3.iter().all(|f| has(f));
+        assert_eq!(Isa::Avx2.is_available(), avx2);
+        let avx512 = avx2
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512cd")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl");
+        assert_eq!(Isa::Avx512.is_available(), avx512);
+    }
     #[cfg(target_arch = "aarch64")]
     {
         assert!(Isa::Neon.is_available());
@@ -211,20 +343,40 @@ fn env_var_forces_isa() {
     }
     let exe = std::env::current_exe().unwrap();
     let detected = Isa::detect();
-    let missing = if cfg!(target_arch = "x86_64") { "neon" } else { "avx512" };
-    let mut cases = vec![("scalar", "scalar", false), (missing, detected.name(), true), ("bogus", detected.name(), true)];
+    let missing = if cfg!(target_arch = "x86_64") {
+        "neon"
+    } else {
+        "avx512"
+    };
+    let mut cases = vec![
+        ("scalar", "scalar", false),
+        (missing, detected.name(), true),
+        ("bogus", detected.name(), true),
+    ];
     for i in Isa::available() {
         cases.push((i.name(), i.name(), false));
     }
     for (set, want, reports) in cases {
         let out = std::process::Command::new(&exe)
-            .args(["--exact", "env_var_forces_isa", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "env_var_forces_isa",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("SIMDNORM_ISA", set)
             .env("SIMDNORM_TEST_EXPECT_ISA", want)
             .output()
             .expect("spawn the test binary");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "SIMDNORM_ISA={set}: child failed: {stderr}");
-        assert_eq!(stderr.contains("simdnorm: SIMDNORM_ISA"), reports, "SIMDNORM_ISA={set}: {stderr}");
+        assert!(
+            out.status.success(),
+            "SIMDNORM_ISA={set}: child failed: {stderr}"
+        );
+        assert_eq!(
+            stderr.contains("simdnorm: SIMDNORM_ISA"),
+            reports,
+            "SIMDNORM_ISA={set}: {stderr}"
+        );
     }
 }

@@ -16,7 +16,11 @@ fn tails<T: Element, W: Element>(seed: u64) {
     for isa in Isa::available() {
         for kind in kinds() {
             for width in 1..=70 {
-                let style = if width % 2 == 0 { Style::Plain } else { Style::BigMean };
+                let style = if width % 2 == 0 {
+                    Style::Plain
+                } else {
+                    Style::BigMean
+                };
                 let case = Case::<T, W>::random(&mut rng, kind, style, 3, width);
                 case.check(isa, "tails");
             }
@@ -95,13 +99,27 @@ fn paths_agree() {
                 .collect();
             for r in 0..case.rows() {
                 let xr = &case.x[r * width..(r + 1) * width];
-                let refr = common::reference(kind, xr, case.gamma.as_deref(), case.beta.as_deref(), case.eps);
+                let refr = common::reference(
+                    kind,
+                    xr,
+                    case.gamma.as_deref(),
+                    case.beta.as_deref(),
+                    case.eps,
+                );
                 for i in 0..width {
-                    let tol = simdnorm::reference::bound::<f32, f32>(&refr, case.gamma.as_deref(), case.beta.as_deref(), i);
+                    let tol = simdnorm::reference::bound::<f32, f32>(
+                        &refr,
+                        case.gamma.as_deref(),
+                        case.beta.as_deref(),
+                        i,
+                    );
                     for (a, ya) in &outs {
                         for (b, yb) in &outs {
                             let d = (ya[r * width + i] - yb[r * width + i]).abs() as f64;
-                            assert!(d <= 2.0 * tol, "{a} and {b} differ by {d:e} > 2 x {tol:e} at row {r} elem {i} ({kind:?}, width {width})");
+                            assert!(
+                                d <= 2.0 * tol,
+                                "{a} and {b} differ by {d:e} > 2 x {tol:e} at row {r} elem {i} ({kind:?}, width {width})"
+                            );
                         }
                     }
                 }
@@ -126,17 +144,29 @@ fn misaligned_slices() {
                 let mut out = vec![0.0f32; case.x.len() + off];
                 common::norm(kind, case.eps)
                     .isa(isa)
-                    .forward(&buf[off..], 2, width, case.gamma.as_deref(), case.beta.as_deref(), &mut out[off..])
+                    .forward(
+                        &buf[off..],
+                        2,
+                        width,
+                        case.gamma.as_deref(),
+                        case.beta.as_deref(),
+                        &mut out[off..],
+                    )
                     .unwrap();
                 assert_eq!(&out[off..], &want[..], "offset {off} on {isa}");
                 let h: Vec<half::f16> = buf.iter().map(|&v| half::f16::from_f32(v)).collect();
                 let mut ho = vec![half::f16::ZERO; h.len()];
                 let mut ho_aligned = vec![half::f16::ZERO; h.len() - off];
-                let g: Option<Vec<half::f16>> = case.gamma.as_ref().map(|g| g.iter().map(|&v| half::f16::from_f32(v)).collect());
+                let g: Option<Vec<half::f16>> = case
+                    .gamma
+                    .as_ref()
+                    .map(|g| g.iter().map(|&v| half::f16::from_f32(v)).collect());
                 let n = common::norm(kind, case.eps).isa(isa);
-                n.forward(&h[off..], 2, width, g.as_deref(), None, &mut ho[off..]).unwrap();
+                n.forward(&h[off..], 2, width, g.as_deref(), None, &mut ho[off..])
+                    .unwrap();
                 let h_aligned = h[off..].to_vec();
-                n.forward(&h_aligned, 2, width, g.as_deref(), None, &mut ho_aligned).unwrap();
+                n.forward(&h_aligned, 2, width, g.as_deref(), None, &mut ho_aligned)
+                    .unwrap();
                 assert_eq!(&ho[off..], &ho_aligned[..], "f16 offset {off} on {isa}");
             }
         }

@@ -32,10 +32,16 @@ fn nan_and_inf_poison_only_their_row() {
                             case.gamma.as_deref(),
                             case.beta.as_deref(),
                             &mut y,
-                            Stats { mean: None, rstd: Some(&mut rstd) },
+                            Stats {
+                                mean: None,
+                                rstd: Some(&mut rstd),
+                            },
                         )
                         .unwrap();
-                    assert!(y[width..2 * width].iter().all(|v| v.is_nan()), "{isa} {kind:?} {bad} at {pos}");
+                    assert!(
+                        y[width..2 * width].iter().all(|v| v.is_nan()),
+                        "{isa} {kind:?} {bad} at {pos}"
+                    );
                     assert!(rstd[1].is_nan());
                     assert_eq!(&y[..width], &clean[..width]);
                     assert_eq!(&y[2 * width..], &clean[2 * width..]);
@@ -67,7 +73,10 @@ fn constant_and_zero_rows() {
                     .isa(isa)
                     .forward(&z, 1, width, Some(&gamma), None, &mut y)
                     .unwrap();
-                assert!(y.iter().all(|&v| v == 0.0), "{isa} eps={eps} width={width}: {y:?}");
+                assert!(
+                    y.iter().all(|&v| v == 0.0),
+                    "{isa} eps={eps} width={width}: {y:?}"
+                );
             }
         }
     }
@@ -77,7 +86,9 @@ fn constant_and_zero_rows() {
 /// compute it (NORMS.md), applied like the kernel applies its statistics.
 fn naive_layer_norm(x: &[f32], eps: f32) -> Vec<f32> {
     let n = x.len() as f32;
-    let (s, q) = x.iter().fold((0.0f32, 0.0f32), |(s, q), &v| (s + v, q + v * v));
+    let (s, q) = x
+        .iter()
+        .fold((0.0f32, 0.0f32), |(s, q), &v| (s + v, q + v * v));
     let mean = s / n;
     let var = (q / n - mean * mean).max(0.0);
     let r = 1.0 / (var + eps).sqrt();
@@ -96,7 +107,10 @@ fn large_mean_small_spread() {
             let r = reference::layer_norm::<f32, f32>(&x, None, None, eps);
             for isa in Isa::available() {
                 let mut y = vec![0.0f32; width];
-                Norm::layer(eps).isa(isa).forward(&x, 1, width, None::<&[f32]>, None, &mut y).unwrap();
+                Norm::layer(eps)
+                    .isa(isa)
+                    .forward(&x, 1, width, None::<&[f32]>, None, &mut y)
+                    .unwrap();
                 if let Err((i, msg)) = check_row::<f32, f32>(&y, &r, None, None) {
                     panic!("{isa} {style:?} width {width} elem {i}: {msg}");
                 }
@@ -122,9 +136,15 @@ fn width_one_rows() {
     for isa in Isa::available() {
         let x = [5.0f32, -3.0, 1e30];
         let mut y = [1.0f32; 3];
-        Norm::layer(1e-5).isa(isa).forward(&x, 3, 1, None::<&[f32]>, None, &mut y).unwrap();
+        Norm::layer(1e-5)
+            .isa(isa)
+            .forward(&x, 3, 1, None::<&[f32]>, None, &mut y)
+            .unwrap();
         assert_eq!(y, [0.0; 3], "{isa}");
-        Norm::rms(0.0).isa(isa).forward(&x, 3, 1, None::<&[f32]>, None, &mut y).unwrap();
+        Norm::rms(0.0)
+            .isa(isa)
+            .forward(&x, 3, 1, None::<&[f32]>, None, &mut y)
+            .unwrap();
         assert_eq!(y, [1.0, -1.0, 1.0], "{isa}");
     }
 }

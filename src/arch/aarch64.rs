@@ -27,8 +27,8 @@ impl Lanes for NeonToken {
         self
     }
     #[inline(always)]
-    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
-        pulp::aarch64::Neon::vectorize(self, f)
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        pulp::aarch64::Neon::vectorize(self, op)
     }
     #[inline(always)]
     fn fma(self, a: F4, b: F4, c: F4) -> F4 {

@@ -69,8 +69,8 @@ impl Lanes for Avx2Token {
         unsafe { pulp::x86::V3::new_unchecked() }
     }
     #[inline(always)]
-    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
-        Avx2Token::vectorize(self, f)
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        Avx2Token::vectorize(self, op)
     }
     #[inline(always)]
     fn fma(self, a: F8, b: F8, c: F8) -> F8 {
@@ -151,8 +151,8 @@ impl Lanes for Avx512Token {
         unsafe { pulp::x86::V4::new_unchecked() }
     }
     #[inline(always)]
-    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
-        Avx512Token::vectorize(self, f)
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        Avx512Token::vectorize(self, op)
     }
     #[inline(always)]
     fn fma(self, a: F16, b: F16, c: F16) -> F16 {

@@ -18,30 +18,37 @@ pub(crate) struct Affine<'a, W> {
     pub beta: Option<&'a [W]>,
 }
 
-/// Computes one vector of output from the input vector `v` at element offset `i`.
+/// The per-row constants of the sweep, splatted once.
+#[derive(Clone, Copy)]
+struct Consts<L: Lanes> {
+    scale: F<L>,
+    shift: F<L>,
+    mean: F<L>,
+    rstd: F<L>,
+}
+
+/// One output vector from the input vector `v` and, when `G`/`B`, the weight/bias vectors.
 #[inline(always)]
-fn one<L: Lanes, W: Element, const SCALED: bool>(
+fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: bool>(
     l: L,
-    a: &Affine<'_, W>,
-    consts: &[F<L>; 4],
+    c: &Consts<L>,
     v: F<L>,
-    gamma: Option<F<L>>,
-    beta: Option<F<L>>,
+    g: F<L>,
+    b: F<L>,
 ) -> F<L> {
     let s = l.simd();
-    let [scale, shift, mean, rstd] = *consts;
-    let v = if SCALED { s.mul_f32s(v, scale) } else { v };
-    let t = if a.layer {
-        s.sub_f32s(s.sub_f32s(v, shift), mean)
+    let v = if SCALED { s.mul_f32s(v, c.scale) } else { v };
+    let t = if LAYER {
+        s.sub_f32s(s.sub_f32s(v, c.shift), c.mean)
     } else {
         v
     };
-    let y = s.mul_f32s(t, rstd);
-    match (gamma, beta) {
-        (Some(g), Some(b)) => l.fma(y, g, b),
-        (Some(g), None) => s.mul_f32s(y, g),
-        (None, Some(b)) => s.add_f32s(y, b),
-        (None, None) => y,
+    let y = s.mul_f32s(t, c.rstd);
+    match (G, B) {
+        (true, true) => l.fma(y, g, b),
+        (true, false) => s.mul_f32s(y, g),
+        (false, true) => s.add_f32s(y, b),
+        (false, false) => y,
     }
 }
 
@@ -53,38 +60,85 @@ pub(crate) fn apply<L: Lanes, T: Element, W: Element, const INPLACE: bool, const
     dst: &mut [T],
     a: &Affine<'_, W>,
 ) {
+    // One loop per combination of kind, weight and bias, so that none of them is a branch
+    // inside the loop.
+    match (a.layer, a.gamma, a.beta) {
+        (true, Some(g), Some(b)) => {
+            sweep::<L, T, W, INPLACE, true, SCALED, true, true>(l, src, dst, g, b, a)
+        }
+        (true, Some(g), None) => {
+            sweep::<L, T, W, INPLACE, true, SCALED, true, false>(l, src, dst, g, &[], a)
+        }
+        (true, None, Some(b)) => {
+            sweep::<L, T, W, INPLACE, true, SCALED, false, true>(l, src, dst, &[], b, a)
+        }
+        (true, None, None) => {
+            sweep::<L, T, W, INPLACE, true, SCALED, false, false>(l, src, dst, &[], &[], a)
+        }
+        (false, Some(g), _) => {
+            sweep::<L, T, W, INPLACE, false, SCALED, true, false>(l, src, dst, g, &[], a)
+        }
+        (false, None, _) => {
+            sweep::<L, T, W, INPLACE, false, SCALED, false, false>(l, src, dst, &[], &[], a)
+        }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sweep<
+    L: Lanes,
+    T: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const SCALED: bool,
+    const G: bool,
+    const B: bool,
+>(
+    l: L,
+    src: &[T],
+    dst: &mut [T],
+    g: &[W],
+    b: &[W],
+    a: &Affine<'_, W>,
+) {
     let s = l.simd();
     let n = L::N;
     let width = dst.len();
-    let consts = [
-        s.splat_f32s(a.scale),
-        s.splat_f32s(a.shift),
-        s.splat_f32s(a.mean),
-        s.splat_f32s(a.rstd),
-    ];
+    let c = Consts::<L> {
+        scale: s.splat_f32s(a.scale),
+        shift: s.splat_f32s(a.shift),
+        mean: s.splat_f32s(a.mean),
+        rstd: s.splat_f32s(a.rstd),
+    };
+    let zero = s.splat_f32s(0.0);
     let full = width - width % n;
-    let mut i = 0;
-    while i < full {
+    // Every stream is cut to the same length up front, so the loop below indexes within
+    // bounds the compiler can see.
+    let src = if INPLACE { &[][..] } else { &src[..width] };
+    let g = if G { &g[..width] } else { &[][..] };
+    let b = if B { &b[..width] } else { &[][..] };
+    let (head, tail) = dst.split_at_mut(full);
+    for (k, yd) in head.chunks_exact_mut(n).enumerate() {
+        let i = k * n;
         let v = if INPLACE {
-            load(l, &dst[i..])
+            load(l, yd)
         } else {
-            load(l, &src[i..])
+            load(l, &src[i..i + n])
         };
-        let g = a.gamma.map(|g| load(l, &g[i..]));
-        let b = a.beta.map(|b| load(l, &b[i..]));
-        let y = one::<L, W, SCALED>(l, a, &consts, v, g, b);
-        store(l, &mut dst[i..], y);
-        i += n;
+        let gv = if G { load(l, &g[i..i + n]) } else { zero };
+        let bv = if B { load(l, &b[i..i + n]) } else { zero };
+        store(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
     }
-    if full < width {
+    if !tail.is_empty() {
         let v = if INPLACE {
-            load_partial(l, &dst[full..])
+            load_partial(l, tail)
         } else {
             load_partial(l, &src[full..])
         };
-        let g = a.gamma.map(|g| load_partial(l, &g[full..]));
-        let b = a.beta.map(|b| load_partial(l, &b[full..]));
-        let y = one::<L, W, SCALED>(l, a, &consts, v, g, b);
-        store_partial(l, &mut dst[full..], y);
+        let gv = if G { load_partial(l, &g[full..]) } else { zero };
+        let bv = if B { load_partial(l, &b[full..]) } else { zero };
+        store_partial(l, tail, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
     }
 }

@@ -27,7 +27,7 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn simd(self) -> Self::S;
     /// Runs `f` inside this path's `#[target_feature]` context (so that everything `f` inlines
     /// is compiled for these features).
-    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R;
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output;
 
     /// `a * b + c`, fused where the hardware fuses.
     fn fma(self, a: F<Self>, b: F<Self>, c: F<Self>) -> F<Self>;
@@ -81,7 +81,8 @@ pub(crate) fn store_partial<L: Lanes, T: Element>(l: L, d: &mut [T], v: F<L>) {
 }
 
 /// The portable path: pulp's 4-lane emulation in plain Rust, with unfused multiply-add (a
-/// fused one would be a libm call on CPUs without FMA).
+/// fused one would be a libm call on CPUs without FMA). 16-bit conversions are `half`'s
+/// per-element ones (which use F16C when `half` detects it, else software).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Portable;
 
@@ -106,8 +107,8 @@ impl Lanes for Portable {
         pulp::Scalar128b
     }
     #[inline(always)]
-    fn vectorize<R>(self, f: impl FnOnce() -> R) -> R {
-        f()
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        op.call()
     }
     #[inline(always)]
     fn fma(self, a: P4, b: P4, c: P4) -> P4 {
@@ -124,18 +125,152 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn load_f16(self, s: &[f16]) -> P4 {
-        to_p4([s[0], s[1], s[2], s[3]].map(f16::to_f32_const))
+        to_p4([s[0].to_f32(), s[1].to_f32(), s[2].to_f32(), s[3].to_f32()])
     }
     #[inline(always)]
     fn store_f16(self, d: &mut [f16], v: P4) {
-        d[..4].copy_from_slice(&from_p4(v).map(f16::from_f32_const));
+        let [a, b, c, e] = from_p4(v);
+        d[..4].copy_from_slice(&[
+            f16::from_f32(a),
+            f16::from_f32(b),
+            f16::from_f32(c),
+            f16::from_f32(e),
+        ]);
     }
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> P4 {
-        to_p4([s[0], s[1], s[2], s[3]].map(bf16::to_f32_const))
+        to_p4([s[0].to_f32(), s[1].to_f32(), s[2].to_f32(), s[3].to_f32()])
     }
     #[inline(always)]
     fn store_bf16(self, d: &mut [bf16], v: P4) {
-        d[..4].copy_from_slice(&from_p4(v).map(bf16::from_f32_const));
+        let [a, b, c, e] = from_p4(v);
+        d[..4].copy_from_slice(&[
+            bf16::from_f32(a),
+            bf16::from_f32(b),
+            bf16::from_f32(c),
+            bf16::from_f32(e),
+        ]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The in-register conversions of every path this CPU has, against `half`'s (exhaustive
+    //! for widening; every tie, boundary and special value plus a sweep for narrowing).
+
+    use super::*;
+
+    fn f32_samples() -> Vec<f32> {
+        let mut v = vec![
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            65504.0,
+            65519.99,
+            65520.0,
+            1e-8,
+            5.96e-8,
+        ];
+        // Every 16-bit pattern's value and its neighbours: the exact ties of both formats.
+        for h in 0..=u16::MAX {
+            for x in [f16::from_bits(h).to_f32(), bf16::from_bits(h).to_f32()] {
+                if x.is_finite() {
+                    v.push(x);
+                    v.push(f32::from_bits(x.to_bits() + 1));
+                    v.push(f32::from_bits(x.to_bits().wrapping_sub(1)));
+                }
+            }
+        }
+        // bf16 and f16 ties: half-way between neighbours.
+        for b in (0u32..=0xFFFF).step_by(7) {
+            v.push(f32::from_bits((b << 16) | 0x8000));
+            v.push(f32::from_bits((b << 16) | 0x7FFF));
+        }
+        for i in 0u32..200_000 {
+            v.push(f32::from_bits(i.wrapping_mul(0x9E37_79B9)));
+        }
+        v
+    }
+
+    fn same(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    fn check<L: Lanes>(l: L) {
+        let n = L::N;
+        let all: Vec<u16> = (0..=u16::MAX).collect();
+        for c in all.chunks_exact(n) {
+            let h: Vec<f16> = c.iter().map(|&b| f16::from_bits(b)).collect();
+            let b: Vec<bf16> = c.iter().map(|&b| bf16::from_bits(b)).collect();
+            let vh: Vec<f32> = pulp::bytemuck::cast_slice(&[l.load_f16(&h)]).to_vec();
+            let vb: Vec<f32> = pulp::bytemuck::cast_slice(&[l.load_bf16(&b)]).to_vec();
+            for i in 0..n {
+                assert!(same(vh[i], h[i].to_f32()), "f16 {:#06x}", c[i]);
+                assert!(same(vb[i], b[i].to_f32()), "bf16 {:#06x}", c[i]);
+            }
+        }
+        let xs = f32_samples();
+        for c in xs.chunks_exact(n) {
+            let v = l.load_f32(c);
+            let mut h = vec![f16::ZERO; n];
+            let mut b = vec![bf16::ZERO; n];
+            let mut f = vec![0.0f32; n];
+            l.store_f16(&mut h, v);
+            l.store_bf16(&mut b, v);
+            l.store_f32(&mut f, v);
+            for i in 0..n {
+                assert!(same(f[i], c[i]));
+                let (wh, wb) = (f16::from_f32(c[i]), bf16::from_f32(c[i]));
+                assert!(
+                    h[i] == wh || (h[i].is_nan() && wh.is_nan()),
+                    "f16 of {:e} ({:#x}): {:#x} vs {:#x}",
+                    c[i],
+                    c[i].to_bits(),
+                    h[i].to_bits(),
+                    wh.to_bits()
+                );
+                assert!(
+                    b[i] == wb || (b[i].is_nan() && wb.is_nan()),
+                    "bf16 of {:e} ({:#x}): {:#x} vs {:#x}",
+                    c[i],
+                    c[i].to_bits(),
+                    b[i].to_bits(),
+                    wb.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn portable_conversions() {
+        check(Portable);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_conversions() {
+        if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
+            check(t);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_conversions() {
+        if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
+            check(t);
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn neon_conversions() {
+        check(crate::arch::aarch64::NeonToken::try_new().expect("NEON on aarch64"));
     }
 }

@@ -177,19 +177,36 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     }
 }
 
-/// Normalizes the rows of `dst` (contiguous, `width` each) from `src` (or in place when
-/// `INPLACE`; `src` is then ignored), inside one `#[target_feature]` context.
-#[inline(always)]
-pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+/// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
+/// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
+/// would not do: its body is not forced inline, and a kernel left outside the context turns
+/// every intrinsic into a function call, 10x slower.)
+struct RowsOp<'a, 'p, L, T, W, const INPLACE: bool> {
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    src: &'a [T],
+    dst: &'a mut [T],
     width: usize,
-    p: &Params<'_, W>,
-    mut mean: Option<&mut [f32]>,
-    mut rstd: Option<&mut [f32]>,
-) {
-    l.vectorize(|| {
+    p: &'a Params<'p, W>,
+    mean: Option<&'a mut [f32]>,
+    rstd: Option<&'a mut [f32]>,
+}
+
+impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
+    for RowsOp<'_, '_, L, T, W, INPLACE>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let RowsOp {
+            l,
+            src,
+            dst,
+            width,
+            p,
+            mut mean,
+            mut rstd,
+        } = self;
         for (r, drow) in dst.chunks_exact_mut(width).enumerate() {
             let srow = if INPLACE {
                 &[][..]
@@ -204,5 +221,28 @@ pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
                 q[r] = st.rstd;
             }
         }
+    }
+}
+
+/// Normalizes the rows of `dst` (contiguous, `width` each) from `src` (or in place when
+/// `INPLACE`; `src` is then ignored), inside one `#[target_feature]` context.
+#[inline(always)]
+pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[T],
+    dst: &mut [T],
+    width: usize,
+    p: &Params<'_, W>,
+    mean: Option<&mut [f32]>,
+    rstd: Option<&mut [f32]>,
+) {
+    l.vectorize(RowsOp::<L, T, W, INPLACE> {
+        l,
+        src,
+        dst,
+        width,
+        p,
+        mean,
+        rstd,
     })
 }

@@ -108,8 +108,8 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
     let mut mean = [zero; MAX_ACC];
     let mut m2 = [zero; MAX_ACC];
     let mut i = 0;
-    for step in 0..steps {
-        let rk = s.splat_f32s(RECIP[step]);
+    for &recip in &RECIP[..steps] {
+        let rk = s.splat_f32s(recip);
         for j in 0..acc {
             let v = shifted::<L, T, SCALED>(l, &x[i + j * n..], scale_v, shift_v);
             let d = s.sub_f32s(v, mean[j]);
@@ -130,7 +130,7 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
 
     // Chan-merge the accumulators, all lanes at once (every lane of one accumulator has the
     // same count).
-    let count_of = |j: usize| (steps + usize::from(j < extra)) as f32;
+    let count_of = |j: usize| (steps + usize::from(j < extra)) as f32; // scalar, once per block
     let mut c = count_of(0);
     let (mut mv, mut qv) = (mean[0], m2[0]);
     for j in 1..acc {
@@ -200,6 +200,23 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     state.merge(tail)
 }
 
+/// `sum + v * v` for the vector `v` at the start of `x` (times `scale` when `SCALED`).
+#[inline(always)]
+fn square_add<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    sum: F<L>,
+    x: &[T],
+    scale_v: F<L>,
+) -> F<L> {
+    let v = load(l, x);
+    let v = if SCALED {
+        l.simd().mul_f32s(v, scale_v)
+    } else {
+        v
+    };
+    l.fma(v, v, sum)
+}
+
 /// Sum of squares of `steps` groups of `WELFORD_ACC` vectors, then `extra` single vectors, then
 /// the zero-padded `tail`, in `f32`; returned reduced to one number.
 #[inline(always)]
@@ -216,20 +233,15 @@ fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
     let acc = L::WELFORD_ACC;
     let zero = s.splat_f32s(0.0);
     let mut sums = [zero; MAX_ACC];
-    let sq = |sum: F<L>, c: &[T]| {
-        let v = load(l, c);
-        let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
-        l.fma(v, v, sum)
-    };
     let mut i = 0;
     for _ in 0..steps {
         for (j, sum) in sums.iter_mut().enumerate().take(acc) {
-            *sum = sq(*sum, &x[i + j * n..]);
+            *sum = square_add::<L, T, SCALED>(l, *sum, &x[i + j * n..], scale_v);
         }
         i += n * acc;
     }
     for (j, sum) in sums.iter_mut().enumerate().take(extra) {
-        *sum = sq(*sum, &x[i + j * n..]);
+        *sum = square_add::<L, T, SCALED>(l, *sum, &x[i + j * n..], scale_v);
     }
     if !tail.is_empty() {
         // Zero padding adds nothing to a sum of squares.
@@ -267,5 +279,6 @@ pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], sc
     let rest = blocks.remainder();
     let vectors = rest.len() / n;
     let tail = &rest[vectors * n..];
-    total + sum_sq_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v) as f64
+    total
+        + sum_sq_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v) as f64
 }

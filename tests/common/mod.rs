@@ -92,7 +92,9 @@ pub fn row<T: Element>(rng: &mut Rng, style: Style, width: usize) -> Vec<T> {
                         rng.normal()
                     }
                 }
-                Style::NearF16Max => rng.range(60000.0, 65504.0) * if rng.unit() < 0.5 { -1.0 } else { 1.0 },
+                Style::NearF16Max => {
+                    rng.range(60000.0, 65504.0) * if rng.unit() < 0.5 { -1.0 } else { 1.0 }
+                }
                 Style::Subnormal => {
                     let tiny = if T::NAME == "f16" { 5.96e-8 } else { 1.4e-45 };
                     (rng.below(200) as f64 - 100.0) * tiny
@@ -115,7 +117,11 @@ pub fn param<W: Element>(rng: &mut Rng, width: usize) -> Option<Vec<W>> {
     if rng.below(4) == 0 {
         None
     } else {
-        Some((0..width).map(|_| W::from_f32(rng.range(-2.0, 2.0) as f32)).collect())
+        Some(
+            (0..width)
+                .map(|_| W::from_f32(rng.range(-2.0, 2.0) as f32))
+                .collect(),
+        )
     }
 }
 
@@ -214,8 +220,14 @@ impl<T: Element, W: Element> Case<T, W> {
         )
         .expect("valid case");
         let mut z = self.x.clone();
-        n.forward_inplace(&mut z, rows, self.width, self.gamma.as_deref(), self.beta.as_deref())
-            .expect("valid case");
+        n.forward_inplace(
+            &mut z,
+            rows,
+            self.width,
+            self.gamma.as_deref(),
+            self.beta.as_deref(),
+        )
+        .expect("valid case");
         let same = y
             .iter()
             .zip(&z)
@@ -231,7 +243,13 @@ impl<T: Element, W: Element> Case<T, W> {
         let w = self.width;
         for r in 0..self.rows() {
             let xr = &self.x[r * w..(r + 1) * w];
-            let refr = reference(self.kind, xr, self.gamma.as_deref(), self.beta.as_deref(), self.eps);
+            let refr = reference(
+                self.kind,
+                xr,
+                self.gamma.as_deref(),
+                self.beta.as_deref(),
+                self.eps,
+            );
             if let Err((i, msg)) = reference::check_row(
                 &y[r * w..(r + 1) * w],
                 &refr,
@@ -248,7 +266,13 @@ impl<T: Element, W: Element> Case<T, W> {
                     &xr[..xr.len().min(4)]
                 );
             }
-            check_stats(self.kind, &refr, mean[r], rstd[r], &format!("{label} isa={isa} row {r}"));
+            check_stats(
+                self.kind,
+                &refr,
+                mean[r],
+                rstd[r],
+                &format!("{label} isa={isa} row {r}"),
+            );
         }
     }
 }
@@ -275,7 +299,11 @@ pub fn check_stats(kind: Kind, r: &RefRow, mean: f32, rstd: f32, label: &str) {
         // The reported mean is an f32: below the normal range it rounds on an absolute grid.
         let tol = C * U32 * (r.mean.abs() + r.max_xhat.max(1.0) * sigma)
             + simdnorm::reference::SUBNORMAL_FLOOR;
-        assert!(err <= tol, "{label}: mean {mean} vs reference {} (error {err:e} > {tol:e})", r.mean);
+        assert!(
+            err <= tol,
+            "{label}: mean {mean} vs reference {} (error {err:e} > {tol:e})",
+            r.mean
+        );
     }
 }
 
