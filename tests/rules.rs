@@ -148,3 +148,35 @@ fn width_one_rows() {
         assert_eq!(y, [1.0, -1.0, 1.0], "{isa}");
     }
 }
+
+/// Found by the rms fuzz target: tiny rows with a huge eps have outputs below f32's normal
+/// range; the rescaled path must not round its factor to a subnormal before the last multiply.
+#[test]
+fn subnormal_outputs_from_huge_eps() {
+    let mut rng = Rng(9);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for eps in [2.4e14f32, 1e30, 3e38] {
+                for width in [1usize, 2, 17] {
+                    let x: Vec<f32> = (0..width)
+                        .map(|_| rng.range(-2e-38, 2e-38) as f32)
+                        .collect();
+                    let gamma: Vec<f32> = (0..width).map(|_| rng.range(-4.0, 4.0) as f32).collect();
+                    let beta: Vec<f32> = (0..width)
+                        .map(|_| rng.range(-1e-44, 1e-44) as f32)
+                        .collect();
+                    let beta = (kind == Kind::Layer).then_some(&beta[..]);
+                    let mut y = vec![0.0f32; width];
+                    common::norm(kind, eps)
+                        .isa(isa)
+                        .forward(&x, 1, width, Some(&gamma[..]), beta, &mut y)
+                        .unwrap();
+                    let r = common::reference(kind, &x, Some(&gamma[..]), beta, eps);
+                    if let Err((i, msg)) = check_row(&y, &r, Some(&gamma[..]), beta) {
+                        panic!("{isa} {kind:?} eps {eps} width {width} elem {i}: {msg}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -7,6 +7,8 @@ use crate::element::Element;
 
 /// What the apply sweep computes per element, with `v = x * scale` (`scale` only when `SCALED`):
 /// LayerNorm `y = ((v - shift) - mean) * rstd * gamma + beta`; RMSNorm `y = v * rstd * gamma`.
+/// When `SCALED`, the product is also multiplied by `post` just before `beta` is added (the
+/// rescaled path splits a factor that is not a normal `f32` into `rstd * post`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Affine<'a, W> {
     pub layer: bool,
@@ -14,6 +16,7 @@ pub(crate) struct Affine<'a, W> {
     pub shift: f32,
     pub mean: f32,
     pub rstd: f32,
+    pub post: f32,
     pub gamma: Option<&'a [W]>,
     pub beta: Option<&'a [W]>,
 }
@@ -25,6 +28,7 @@ struct Consts<L: Lanes> {
     shift: F<L>,
     mean: F<L>,
     rstd: F<L>,
+    post: F<L>,
 }
 
 /// One output vector from the input vector `v` and, when `G`/`B`, the weight/bias vectors.
@@ -44,6 +48,14 @@ fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: 
         v
     };
     let y = s.mul_f32s(t, c.rstd);
+    if SCALED {
+        let y = if G { s.mul_f32s(y, g) } else { y };
+        return if B {
+            l.fma(y, c.post, b)
+        } else {
+            s.mul_f32s(y, c.post)
+        };
+    }
     match (G, B) {
         (true, true) => l.fma(y, g, b),
         (true, false) => s.mul_f32s(y, g),
@@ -111,6 +123,7 @@ fn sweep<
         shift: s.splat_f32s(a.shift),
         mean: s.splat_f32s(a.mean),
         rstd: s.splat_f32s(a.rstd),
+        post: s.splat_f32s(a.post),
     };
     let zero = s.splat_f32s(0.0);
     let full = width - width % n;

@@ -59,6 +59,21 @@ fn apply_factor(rstd: f64) -> f32 {
     rstd.min(f32::MAX as f64) as f32
 }
 
+/// Splits a positive factor into `hi * lo` with both representable: `hi` a normal `f32` (clamped
+/// to the largest), `lo` a power of two (1 when the factor is itself normal; subnormal or 0 when
+/// it is below the normal range, so that only the last multiplication rounds there).
+#[inline(always)]
+fn split_factor(r: f64) -> (f32, f32) {
+    if r >= f32::MIN_POSITIVE as f64 {
+        (apply_factor(r), 1.0)
+    } else if r > 0.0 {
+        let p = r.log2().floor();
+        ((r / p.exp2()) as f32, p.exp2() as f32)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
 /// Normalizes one row. `src` is ignored when `INPLACE` (the input is `dst`).
 #[inline(always)]
 fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
@@ -76,6 +91,7 @@ fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
         shift: 0.0,
         mean: 0.0,
         rstd: 0.0,
+        post: 1.0,
         gamma: p.gamma,
         beta: p.beta,
     };
@@ -154,7 +170,7 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
         Kind::Rms => {
             let ss = sum_sq::<L, T, true>(l, x, a.scale);
             let r = rstd_of(ss / width, eps);
-            a.rstd = apply_factor(r);
+            (a.rstd, a.post) = split_factor(r);
             apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
             RowStats {
                 mean: 0.0,
@@ -167,7 +183,7 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
             a.shift = k;
             a.mean = w.mean as f32;
             let r = rstd_of(w.m2 / width, eps);
-            a.rstd = apply_factor(r);
+            (a.rstd, a.post) = split_factor(r);
             apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
             RowStats {
                 mean: ((k as f64 + w.mean) / scale) as f32,
