@@ -17,16 +17,18 @@ pub enum NormError {
         /// Requested row width, in elements.
         width: usize,
     },
-    /// The input slice does not hold `rows * width` elements.
+    /// The input slice does not hold `rows * width` elements (or, for strided rows, is shorter
+    /// than `(rows - 1) * stride + width`).
     InputLength {
-        /// `rows * width`.
+        /// `rows * width`, or the strided extent.
         expected: usize,
         /// Length of the input slice.
         actual: usize,
     },
-    /// The output slice does not have the input's length.
+    /// The output slice does not have the input's length (or, for strided rows, is shorter
+    /// than its extent).
     OutputLength {
-        /// Length the output must have (the input's).
+        /// Length the output must have.
         expected: usize,
         /// Length it has.
         actual: usize,
@@ -49,7 +51,14 @@ pub enum NormError {
         /// Its length.
         actual: usize,
     },
-    /// `rows * width` does not fit in `usize`.
+    /// A row stride is smaller than the row width (rows would overlap).
+    StrideTooSmall {
+        /// The stride, in elements.
+        stride: usize,
+        /// The row width, in elements.
+        width: usize,
+    },
+    /// `rows * width` (or `(rows - 1) * stride + width`) does not fit in `usize`.
     SizeOverflow {
         /// Number of rows.
         rows: usize,
@@ -95,6 +104,10 @@ impl fmt::Display for NormError {
             } => write!(
                 f,
                 "{stat} statistics slice has length {actual}, but there are {expected} rows"
+            ),
+            NormError::StrideTooSmall { stride, width } => write!(
+                f,
+                "row stride {stride} is smaller than the row width {width}"
             ),
             NormError::SizeOverflow { rows, width } => write!(
                 f,

@@ -1,7 +1,7 @@
 //! The public API: free functions for the common cases and the [`Norm`] builder for the rest.
 
 use crate::element::Element;
-use crate::kernel::{Kind, Params};
+use crate::kernel::{Kind, Layout, Params};
 use crate::rows::{Block, Parallelism, run};
 use crate::{Isa, NormError, isa};
 
@@ -106,14 +106,23 @@ impl Norm {
         out: &mut [T],
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        let n = self.check_shape(x.len(), rows, width)?;
+        let n = self.check_contiguous(x.len(), rows, width)?;
         if out.len() != n {
             return Err(NormError::OutputLength {
                 expected: n,
                 actual: out.len(),
             });
         }
-        self.exec(Some(x), out, rows, width, gamma, beta, stats)
+        self.exec(
+            Some((x, width)),
+            out,
+            width,
+            rows,
+            width,
+            gamma,
+            beta,
+            stats,
+        )
     }
 
     /// Normalizes `rows` rows of `width` elements of `x` in place.
@@ -138,18 +147,91 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        self.check_shape(x.len(), rows, width)?;
-        self.exec(None, x, rows, width, gamma, beta, stats)
+        self.check_contiguous(x.len(), rows, width)?;
+        self.exec(None, x, width, rows, width, gamma, beta, stats)
     }
 
-    /// Checks epsilon and the shape; returns `rows * width`.
-    fn check_shape(&self, len: usize, rows: usize, width: usize) -> Result<usize, NormError> {
+    /// Strided rows (views into larger tensors, as ggml's): row `r` of the input is
+    /// `x[r * x_stride..][..width]` and of the output `out[r * out_stride..][..width]`. Strides
+    /// are in elements and at least `width`; each slice must reach the end of its last row
+    /// (`(rows - 1) * stride + width` elements) and may be longer. Elements between rows are
+    /// neither read nor written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_strided<T: Element, W: Element>(
+        &self,
+        x: &[T],
+        x_stride: usize,
+        out: &mut [T],
+        out_stride: usize,
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        self.check_eps_width(width)?;
+        let xe = extent(rows, width, x_stride)?;
+        let oe = extent(rows, width, out_stride)?;
+        if x.len() < xe {
+            return Err(NormError::InputLength {
+                expected: xe,
+                actual: x.len(),
+            });
+        }
+        if out.len() < oe {
+            return Err(NormError::OutputLength {
+                expected: oe,
+                actual: out.len(),
+            });
+        }
+        self.exec(
+            Some((&x[..xe], x_stride)),
+            &mut out[..oe],
+            out_stride,
+            rows,
+            width,
+            gamma,
+            beta,
+            stats,
+        )
+    }
+
+    /// Strided rows, in place (see [`Norm::forward_strided`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_strided_inplace<T: Element, W: Element>(
+        &self,
+        x: &mut [T],
+        stride: usize,
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        self.check_eps_width(width)?;
+        let e = extent(rows, width, stride)?;
+        if x.len() < e {
+            return Err(NormError::InputLength {
+                expected: e,
+                actual: x.len(),
+            });
+        }
+        self.exec(None, &mut x[..e], stride, rows, width, gamma, beta, stats)
+    }
+
+    fn check_eps_width(&self, width: usize) -> Result<(), NormError> {
         if !(self.eps.is_finite() && self.eps >= 0.0) {
             return Err(NormError::BadEpsilon(self.eps));
         }
         if width == 0 {
             return Err(NormError::ZeroWidth);
         }
+        Ok(())
+    }
+
+    /// Checks epsilon and a contiguous shape; returns `rows * width`.
+    fn check_contiguous(&self, len: usize, rows: usize, width: usize) -> Result<usize, NormError> {
+        self.check_eps_width(width)?;
         let n = rows
             .checked_mul(width)
             .ok_or(NormError::SizeOverflow { rows, width })?;
@@ -162,12 +244,13 @@ impl Norm {
         Ok(n)
     }
 
-    /// Checks parameters and statistics, then runs. `dst.len() == rows * width` already.
+    /// Checks parameters and statistics, then runs. The slices end with their last row.
     #[allow(clippy::too_many_arguments)]
     fn exec<T: Element, W: Element>(
         &self,
-        src: Option<&[T]>,
+        src: Option<(&[T], usize)>,
         dst: &mut [T],
+        dst_stride: usize,
         rows: usize,
         width: usize,
         gamma: Option<&[W]>,
@@ -219,14 +302,35 @@ impl Norm {
             beta,
         };
         let block = Block {
-            src,
+            src: src.map(|(s, _)| s),
             dst,
             mean: stats.mean,
             rstd: stats.rstd,
+            layout: Layout {
+                rows,
+                width,
+                src_stride: src.map_or(dst_stride, |(_, st)| st),
+                dst_stride,
+            },
         };
-        run(isa, self.par, block, width, &p);
+        run(isa, self.par, block, &p);
         Ok(())
     }
+}
+
+/// Elements from the start of the first row to the end of the last: `(rows - 1) * stride +
+/// width` (0 for no rows).
+fn extent(rows: usize, width: usize, stride: usize) -> Result<usize, NormError> {
+    if stride < width {
+        return Err(NormError::StrideTooSmall { stride, width });
+    }
+    if rows == 0 {
+        return Ok(0);
+    }
+    (rows - 1)
+        .checked_mul(stride)
+        .and_then(|v| v.checked_add(width))
+        .ok_or(NormError::SizeOverflow { rows, width })
 }
 
 /// Rows in a slice of `len` elements cut into rows of `width`.

@@ -6,7 +6,7 @@
 use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::Portable;
-use crate::kernel::{Params, norm_rows};
+use crate::kernel::{Layout, Params, norm_rows};
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,26 +49,30 @@ impl Parallelism {
 /// 1 MiB norm: below 4 MiB threads lose or break even, at 8 MiB (two blocks of 4 MiB) they win.
 pub const PAR_MIN_BYTES: usize = 4 * 1024 * 1024;
 
-/// The rows one call works on: `dst` always, `src` unless in place, optional statistics.
+/// The rows one call works on: `dst` always, `src` unless in place, optional statistics; the
+/// slices hold exactly the rows `layout` describes (the last row ends the slice or lies within
+/// it).
 pub(crate) struct Block<'a, T> {
     pub src: Option<&'a [T]>,
     pub dst: &'a mut [T],
     pub mean: Option<&'a mut [f32]>,
     pub rstd: Option<&'a mut [f32]>,
+    pub layout: Layout,
 }
 
 impl<'a, T> Block<'a, T> {
+    /// The first `rows` rows, and the rest (`0 < rows < layout.rows`).
     #[cfg(feature = "rayon")]
-    fn split(self, rows: usize, width: usize) -> (Block<'a, T>, Block<'a, T>) {
-        let at = rows * width;
+    fn split(self, rows: usize) -> (Block<'a, T>, Block<'a, T>) {
+        let lay = self.layout;
         let (s0, s1) = match self.src {
             Some(s) => {
-                let (a, b) = s.split_at(at);
+                let (a, b) = s.split_at(rows * lay.src_stride);
                 (Some(a), Some(b))
             }
             None => (None, None),
         };
-        let (d0, d1) = self.dst.split_at_mut(at);
+        let (d0, d1) = self.dst.split_at_mut(rows * lay.dst_stride);
         let (m0, m1) = split_opt(self.mean, rows);
         let (r0, r1) = split_opt(self.rstd, rows);
         (
@@ -77,12 +81,17 @@ impl<'a, T> Block<'a, T> {
                 dst: d0,
                 mean: m0,
                 rstd: r0,
+                layout: Layout { rows, ..lay },
             },
             Block {
                 src: s1,
                 dst: d1,
                 mean: m1,
                 rstd: r1,
+                layout: Layout {
+                    rows: lay.rows - rows,
+                    ..lay
+                },
             },
         )
     }
@@ -102,17 +111,17 @@ fn split_opt(s: Option<&mut [f32]>, at: usize) -> OptPair<'_> {
     }
 }
 
-/// Runs a validated batch: `block.dst.len() == rows * width`, `width >= 1`, `isa` available.
+/// Runs a validated batch: the slices hold the rows `block.layout` describes, `width >= 1`,
+/// `isa` available.
 pub(crate) fn run<T: Element, W: Element>(
     isa: Isa,
     par: Parallelism,
     block: Block<'_, T>,
-    width: usize,
     p: &Params<'_, W>,
 ) {
-    let rows = block.dst.len() / width;
-    let tasks = par.blocks(rows, width * T::BYTES);
-    parallel(isa, tasks, rows, block, width, p)
+    let lay = block.layout;
+    let tasks = par.blocks(lay.rows, lay.width * T::BYTES);
+    parallel(isa, tasks, block, p)
 }
 
 /// How many contiguous blocks of rows to make.
@@ -146,63 +155,60 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
 fn parallel<T: Element, W: Element>(
     isa: Isa,
     tasks: usize,
-    rows: usize,
     block: Block<'_, T>,
-    width: usize,
     p: &Params<'_, W>,
 ) {
     #[cfg(feature = "rayon")]
     if tasks > 1 {
+        let rows = block.layout.rows;
         let left_tasks = tasks / 2;
         let left_rows = rows * left_tasks / tasks;
-        let (a, b) = block.split(left_rows, width);
+        let (a, b) = block.split(left_rows);
         rayon::join(
-            || parallel(isa, left_tasks, left_rows, a, width, p),
-            || parallel(isa, tasks - left_tasks, rows - left_rows, b, width, p),
+            || parallel(isa, left_tasks, a, p),
+            || parallel(isa, tasks - left_tasks, b, p),
         );
         return;
     }
-    let _ = (tasks, rows);
-    serial(isa, block, width, p)
+    let _ = tasks;
+    serial(isa, block, p)
 }
 
 /// One block on the calling thread, one dispatch.
-fn serial<T: Element, W: Element>(isa: Isa, block: Block<'_, T>, width: usize, p: &Params<'_, W>) {
+fn serial<T: Element, W: Element>(isa: Isa, block: Block<'_, T>, p: &Params<'_, W>) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
             if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
-                return with(t, block, width, p);
+                return with(t, block, p);
             }
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
             if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
-                return with(t, block, width, p);
+                return with(t, block, p);
             }
         }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {
             if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
-                return with(t, block, width, p);
+                return with(t, block, p);
             }
         }
         _ => {}
     }
     // Scalar, or (unreachable: callers check availability) a path the CPU lacks.
-    with(Portable, block, width, p)
+    with(Portable, block, p)
 }
 
 fn with<L: crate::kernel::lanes::Lanes, T: Element, W: Element>(
     l: L,
     block: Block<'_, T>,
-    width: usize,
     p: &Params<'_, W>,
 ) {
+    let lay = block.layout;
     match block.src {
-        Some(src) => {
-            norm_rows::<L, T, W, false>(l, src, block.dst, width, p, block.mean, block.rstd)
-        }
-        None => norm_rows::<L, T, W, true>(l, &[], block.dst, width, p, block.mean, block.rstd),
+        Some(src) => norm_rows::<L, T, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd),
+        None => norm_rows::<L, T, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd),
     }
 }

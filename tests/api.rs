@@ -380,3 +380,161 @@ fn env_var_forces_isa() {
         );
     }
 }
+
+fn strided_case<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for kind in [Kind::Rms, Kind::Layer] {
+        for (rows, width, xs, ys) in [
+            (5usize, 33usize, 40usize, 33usize),
+            (3, 16, 16, 29),
+            (7, 100, 131, 257),
+            (1, 9, 9, 9),
+        ] {
+            let case = Case::<T, W>::random(&mut rng, kind, Style::Plain, rows, width);
+            for isa in Isa::available() {
+                for par in [Parallelism::None, Parallelism::Rayon(3)] {
+                    let (want, wmean, wrstd) = case.run(isa, par);
+                    let sentinel = T::from_f32(-7.5);
+                    let mut x = vec![sentinel; (rows - 1) * xs + width + 3];
+                    for r in 0..rows {
+                        x[r * xs..r * xs + width]
+                            .copy_from_slice(&case.x[r * width..(r + 1) * width]);
+                    }
+                    let mut y = vec![sentinel; (rows - 1) * ys + width + 5];
+                    let mut rstd = vec![0.0f32; rows];
+                    let mut mean = vec![0.0f32; rows];
+                    let n = common::norm(kind, case.eps).isa(isa).parallelism(par);
+                    let stats = Stats {
+                        mean: (kind == Kind::Layer).then_some(&mut mean[..]),
+                        rstd: Some(&mut rstd[..]),
+                    };
+                    n.forward_strided(
+                        &x,
+                        xs,
+                        &mut y,
+                        ys,
+                        rows,
+                        width,
+                        case.gamma.as_deref(),
+                        case.beta.as_deref(),
+                        stats,
+                    )
+                    .unwrap();
+                    for r in 0..rows {
+                        assert_eq!(
+                            &y[r * ys..r * ys + width],
+                            &want[r * width..(r + 1) * width],
+                            "{isa} {kind:?} row {r}"
+                        );
+                        if r + 1 < rows {
+                            assert!(
+                                y[r * ys + width..(r + 1) * ys]
+                                    .iter()
+                                    .all(|&v| v == sentinel),
+                                "padding written"
+                            );
+                        }
+                    }
+                    assert!(y[(rows - 1) * ys + width..].iter().all(|&v| v == sentinel));
+                    assert_eq!(rstd, wrstd);
+                    if kind == Kind::Layer {
+                        assert_eq!(mean, wmean);
+                    }
+                    // In place over the strided input.
+                    n.forward_strided_inplace(
+                        &mut x,
+                        xs,
+                        rows,
+                        width,
+                        case.gamma.as_deref(),
+                        case.beta.as_deref(),
+                        Stats::default(),
+                    )
+                    .unwrap();
+                    for r in 0..rows {
+                        assert_eq!(
+                            &x[r * xs..r * xs + width],
+                            &want[r * width..(r + 1) * width]
+                        );
+                        if r + 1 < rows {
+                            assert!(
+                                x[r * xs + width..(r + 1) * xs]
+                                    .iter()
+                                    .all(|&v| v == sentinel)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Strided rows give the same bits as contiguous ones, leave the gaps between rows alone, and
+/// work in place and threaded.
+#[test]
+fn strided_equals_contiguous() {
+    for_each_type!(strided_case(41));
+}
+
+#[test]
+fn strided_errors() {
+    let x = [1.0f32; 40];
+    let mut y = [7.0f32; 40];
+    let n = Norm::rms(1e-6);
+    let none = Stats::default;
+    assert_eq!(
+        n.forward_strided(&x, 3, &mut y, 8, 4, 4, NONE, NONE, none()),
+        Err(NormError::StrideTooSmall {
+            stride: 3,
+            width: 4
+        })
+    );
+    assert_eq!(
+        n.forward_strided(&x, 8, &mut y, 2, 4, 4, NONE, NONE, none()),
+        Err(NormError::StrideTooSmall {
+            stride: 2,
+            width: 4
+        })
+    );
+    assert_eq!(
+        n.forward_strided(&x, 13, &mut y, 8, 4, 4, NONE, NONE, none()),
+        Err(NormError::InputLength {
+            expected: 43,
+            actual: 40
+        })
+    );
+    assert_eq!(
+        n.forward_strided(&x, 8, &mut y, 13, 4, 4, NONE, NONE, none()),
+        Err(NormError::OutputLength {
+            expected: 43,
+            actual: 40
+        })
+    );
+    assert_eq!(
+        n.forward_strided(&x, usize::MAX / 2, &mut y, 8, 4, 4, NONE, NONE, none()),
+        Err(NormError::SizeOverflow { rows: 4, width: 4 })
+    );
+    let mut z = x;
+    assert_eq!(
+        n.forward_strided_inplace(&mut z, 4, 11, 4, NONE, NONE, none()),
+        Err(NormError::InputLength {
+            expected: 44,
+            actual: 40
+        })
+    );
+    assert_eq!(
+        Norm::rms(-1.0).forward_strided(&x, 8, &mut y, 8, 4, 4, NONE, NONE, none()),
+        Err(NormError::BadEpsilon(-1.0))
+    );
+    assert!(y.iter().all(|&v| v == 7.0));
+    assert_eq!(z, x);
+    assert!(
+        NormError::StrideTooSmall {
+            stride: 3,
+            width: 4
+        }
+        .to_string()
+        .contains("stride 3")
+    );
+}

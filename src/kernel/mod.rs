@@ -193,6 +193,16 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     }
 }
 
+/// Where the rows are: `rows` rows of `width` elements, row `r` of the input starting at element
+/// `r * src_stride` and of the output at `r * dst_stride` (strides `>= width`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub rows: usize,
+    pub width: usize,
+    pub src_stride: usize,
+    pub dst_stride: usize,
+}
+
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
@@ -201,7 +211,7 @@ struct RowsOp<'a, 'p, L, T, W, const INPLACE: bool> {
     l: L,
     src: &'a [T],
     dst: &'a mut [T],
-    width: usize,
+    layout: Layout,
     p: &'a Params<'p, W>,
     mean: Option<&'a mut [f32]>,
     rstd: Option<&'a mut [f32]>,
@@ -218,17 +228,24 @@ impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
             l,
             src,
             dst,
-            width,
+            layout,
             p,
             mut mean,
             mut rstd,
         } = self;
-        for (r, drow) in dst.chunks_exact_mut(width).enumerate() {
+        let Layout {
+            rows,
+            width,
+            src_stride,
+            dst_stride,
+        } = layout;
+        for r in 0..rows {
             let srow = if INPLACE {
                 &[][..]
             } else {
-                &src[r * width..(r + 1) * width]
+                &src[r * src_stride..r * src_stride + width]
             };
+            let drow = &mut dst[r * dst_stride..r * dst_stride + width];
             let st = norm_row::<L, T, W, INPLACE>(l, srow, drow, p);
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
@@ -240,14 +257,15 @@ impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
     }
 }
 
-/// Normalizes the rows of `dst` (contiguous, `width` each) from `src` (or in place when
+/// Normalizes the rows `layout` describes, from `src` into `dst` (or in place in `dst` when
 /// `INPLACE`; `src` is then ignored), inside one `#[target_feature]` context.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     l: L,
     src: &[T],
     dst: &mut [T],
-    width: usize,
+    layout: Layout,
     p: &Params<'_, W>,
     mean: Option<&mut [f32]>,
     rstd: Option<&mut [f32]>,
@@ -256,7 +274,7 @@ pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
         l,
         src,
         dst,
-        width,
+        layout,
         p,
         mean,
         rstd,
