@@ -67,6 +67,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod arch;
+#[cfg(feature = "capi")]
+pub mod capi;
 mod element;
 mod error;
 mod isa;
