@@ -26,6 +26,33 @@ struct Opts {
     threshold: bool,
 }
 
+/// The naive scalar loop the speed-up column compares with: what a first implementation
+/// writes (element by element, f32, two passes for LayerNorm's statistics).
+fn naive<T: Element>(kind: Kind, x: &[T], width: usize, gamma: &[T], beta: &[T], y: &mut [T]) {
+    for (xr, yr) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+        let n = width as f32;
+        match kind {
+            Kind::Rms => {
+                let ss: f32 = xr.iter().map(|v| v.to_f32() * v.to_f32()).sum();
+                let r = 1.0 / (ss / n + 1e-6).sqrt();
+                for i in 0..width {
+                    yr[i] = T::from_f32(xr[i].to_f32() * r * gamma[i].to_f32());
+                }
+            }
+            Kind::Layer => {
+                let mean: f32 = xr.iter().map(|v| v.to_f32()).sum::<f32>() / n;
+                let var: f32 = xr.iter().map(|v| (v.to_f32() - mean).powi(2)).sum::<f32>() / n;
+                let r = 1.0 / (var + 1e-5).sqrt();
+                for i in 0..width {
+                    yr[i] = T::from_f32(
+                        (xr[i].to_f32() - mean) * r * gamma[i].to_f32() + beta[i].to_f32(),
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn parse() -> Opts {
     let mut o = Opts {
         json: false,
@@ -53,8 +80,8 @@ fn parse() -> Opts {
 /// Median nanoseconds per call of `f`, and of `g`, sampled alternately.
 fn time_pair(quick: bool, mut f: impl FnMut(), mut g: impl FnMut()) -> (f64, f64) {
     // Warm up, and size the inner loop so that one sample lasts about `target` seconds.
-    let target = if quick { 0.004 } else { 0.015 };
-    let samples = if quick { 5 } else { 9 };
+    let target = if quick { 0.002 } else { 0.01 };
+    let samples = if quick { 3 } else { 7 };
     f();
     g();
     let t = Instant::now();
@@ -99,6 +126,7 @@ impl Kind {
 }
 
 struct Row {
+    naive_ns: Option<f64>,
     kernel: &'static str,
     dtype: &'static str,
     rows: usize,
@@ -110,52 +138,96 @@ struct Row {
     copy_gbps: f64,
 }
 
+/// Buffers of one shape, allocated and pre-faulted once and shared by every measurement of it.
+struct Bufs<T> {
+    x: Vec<T>,
+    gamma: Vec<T>,
+    beta: Vec<T>,
+    y: Vec<T>,
+    y2: Vec<T>,
+}
+
+impl<T: Element> Bufs<T> {
+    fn new(rows: usize, width: usize) -> Self {
+        let n = rows * width;
+        Bufs {
+            x: (0..n)
+                .map(|i| T::from_f32(((i * 7919) % 1000) as f32 * 0.002 - 1.0))
+                .collect(),
+            gamma: (0..width)
+                .map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01))
+                .collect(),
+            beta: (0..width)
+                .map(|i| T::from_f32((i % 7) as f32 * 0.01))
+                .collect(),
+            y: vec![T::from_f32(1.0); n],
+            y2: vec![T::from_f32(1.0); n],
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn bench<T: Element>(
     o: &Opts,
+    b: &mut Bufs<T>,
     kind: Kind,
     rows: usize,
     width: usize,
     isa: Isa,
     par: Parallelism,
+    with_naive: bool,
 ) -> Row {
     let n = rows * width;
-    let x: Vec<T> = (0..n)
-        .map(|i| T::from_f32(((i * 7919) % 1000) as f32 * 0.002 - 1.0))
-        .collect();
-    let gamma: Vec<T> = (0..width)
-        .map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01))
-        .collect();
-    let beta: Vec<T> = (0..width)
-        .map(|i| T::from_f32((i % 7) as f32 * 0.01))
-        .collect();
-    // Pre-faulted output.
-    let mut y = vec![T::from_f32(1.0); n];
     let norm = match kind {
         Kind::Rms => Norm::rms(1e-6),
         Kind::Layer => Norm::layer(1e-5),
     }
     .isa(isa)
     .parallelism(par);
-    let beta = (kind == Kind::Layer).then_some(&beta[..]);
-    let mut y2 = vec![T::from_f32(1.0); n];
+    let Bufs {
+        x,
+        gamma,
+        beta,
+        y,
+        y2,
+    } = b;
+    let beta_opt = (kind == Kind::Layer).then_some(&beta[..]);
     let (ns, copy_ns) = time_pair(
         o.quick,
         || {
             norm.forward(
-                black_box(&x),
+                black_box(&x[..]),
                 rows,
                 width,
                 Some(&gamma[..]),
-                beta,
-                black_box(&mut y),
+                beta_opt,
+                black_box(&mut y[..]),
             )
             .unwrap()
         },
-        || black_box(&mut y2).copy_from_slice(black_box(&x)),
+        || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
     );
+    let naive_ns = with_naive.then(|| {
+        time_pair(
+            true,
+            || {
+                naive(
+                    kind,
+                    black_box(&x[..]),
+                    width,
+                    &gamma[..],
+                    &beta[..],
+                    black_box(&mut y[..]),
+                )
+            },
+            || {},
+        )
+        .0
+    });
     let bytes = (2 * n * T::BYTES) as f64;
     let threads = par.blocks(rows, width * T::BYTES);
     Row {
+        naive_ns,
         kernel: kind.name(),
         dtype: T::NAME,
         rows,
@@ -170,14 +242,18 @@ fn bench<T: Element>(
 
 fn print(o: &Opts, r: &Row) {
     let ratio = r.gbps / r.copy_gbps;
+    let speedup = r.naive_ns.map(|n| n / r.ns);
     if o.json {
+        let sp = speedup.map_or(String::new(), |s| {
+            format!(",\"speedup\":{s:.2},\"peer\":\"naive\"")
+        });
         println!(
-            "{{\"kernel\":\"{}\",\"dtype\":\"{}\",\"rows\":{},\"width\":{},\"isa\":\"{}\",\"threads\":{},\"ns_per_call\":{:.1},\"gbps\":{:.3},\"copy_ratio\":{:.4}}}",
-            r.kernel, r.dtype, r.rows, r.width, r.isa, r.threads, r.ns, r.gbps, ratio
+            "{{\"kernel\":\"{}\",\"dtype\":\"{}\",\"rows\":{},\"width\":{},\"isa\":\"{}\",\"threads\":{},\"ns_per_call\":{:.1},\"gbps\":{:.3},\"copy_ratio\":{:.4}{}}}",
+            r.kernel, r.dtype, r.rows, r.width, r.isa, r.threads, r.ns, r.gbps, ratio, sp
         );
     } else {
         println!(
-            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9.2} {:>9.2} {:>6.2}",
+            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9.2} {:>9.2} {:>6.2} {:>8}",
             r.kernel,
             r.dtype,
             format!("{}x{}", r.rows, r.width),
@@ -186,7 +262,8 @@ fn print(o: &Opts, r: &Row) {
             fmt_ns(r.ns),
             r.gbps,
             r.copy_gbps,
-            ratio
+            ratio,
+            speedup.map_or(String::new(), |s| format!("{s:.1}x")),
         );
     }
 }
@@ -201,21 +278,32 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
-const SHAPES: [(usize, usize); 5] = [(1, 4096), (16, 4096), (512, 768), (4096, 128), (2048, 4096)];
+/// In cache: one token, a decode batch, a prefill chunk of BERT-base width, QK-norm rows;
+/// out of cache: a long prefill (2048 and 8192 tokens of a 4096-wide model).
+const SHAPES: [(usize, usize); 8] = [
+    (1, 4096),
+    (1, 8192),
+    (16, 4096),
+    (128, 4096),
+    (512, 768),
+    (4096, 128),
+    (2048, 4096),
+    (8192, 4096),
+];
+const QUICK_SHAPES: [(usize, usize); 4] = [(1, 4096), (16, 4096), (4096, 128), (2048, 4096)];
 
 fn table(o: &Opts) {
     let best = Isa::detect();
-    let mut isas = vec![best];
-    if best != Isa::Scalar {
-        isas.push(Isa::Scalar);
-    }
+    let isas = Isa::available();
     if !o.json {
         println!(
-            "simdnorm normbench: detected {best}, {} rayon threads; GB/s = bytes of x read + y written",
+            "simdnorm normbench: detected {best}, {} rayon threads; GB/s = bytes of x read + y written; \
+             ratio = GB/s / copy GB/s (same bytes, same buffers, same run); vs naive = speed-up over a \
+             scalar loop",
             rayon::current_num_threads()
         );
         println!(
-            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9} {:>9} {:>6}",
+            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9} {:>9} {:>6} {:>8}",
             "kernel",
             "type",
             "rows x width",
@@ -224,28 +312,40 @@ fn table(o: &Opts) {
             "time/call",
             "GB/s",
             "copy GB/s",
-            "ratio"
+            "ratio",
+            "vs naive"
         );
     }
+    let shapes: &[(usize, usize)] = if o.quick { &QUICK_SHAPES } else { &SHAPES };
     for kind in [Kind::Rms, Kind::Layer] {
-        for &(rows, width) in &SHAPES {
+        for &(rows, width) in shapes {
             for dtype in ["f32", "f16", "bf16"] {
-                let mut runs: Vec<(Isa, Parallelism)> =
-                    isas.iter().map(|&i| (i, Parallelism::None)).collect();
-                if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * 2) > 1
-                {
-                    runs.push((best, Parallelism::Auto));
-                }
-                for (isa, par) in runs {
-                    let r = match dtype {
-                        "f32" => bench::<f32>(o, kind, rows, width, isa, par),
-                        "f16" => bench::<f16>(o, kind, rows, width, isa, par),
-                        _ => bench::<bf16>(o, kind, rows, width, isa, par),
-                    };
-                    print(o, &r);
+                match dtype {
+                    "f32" => shape::<f32>(o, kind, rows, width, &isas, best),
+                    "f16" => shape::<f16>(o, kind, rows, width, &isas, best),
+                    _ => shape::<bf16>(o, kind, rows, width, &isas, best),
                 }
             }
         }
+    }
+}
+
+fn shape<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isas: &[Isa], best: Isa) {
+    let mut b = Bufs::<T>::new(rows, width);
+    // Every path on one thread (the naive loop measured once, with the first), then the
+    // detected path with the default threading, which uses the pool only for large batches.
+    let skip_scalar = o.quick || rows * width > 8 << 20;
+    for (k, &isa) in isas.iter().enumerate() {
+        if isa == Isa::Scalar && skip_scalar && isa != best {
+            continue;
+        }
+        let r = bench(o, &mut b, kind, rows, width, isa, Parallelism::None, k == 0);
+        print(o, &r);
+    }
+    // (Skipped where the default keeps the batch on one thread: it is the first row again.)
+    if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * T::BYTES) > 1 {
+        let r = bench(o, &mut b, kind, rows, width, best, Parallelism::Auto, false);
+        print(o, &r);
     }
 }
 

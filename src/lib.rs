@@ -81,10 +81,10 @@ pub use element::Element;
 pub use error::NormError;
 pub use isa::{ISA_ENV, Isa, ParseIsaError, force_isa, isa};
 pub use norm::{
-    Norm, Stats, layer_norm, layer_norm_inplace, layer_norm_rows, layer_norm_rows_inplace,
+    Norm, Stats, Stores, layer_norm, layer_norm_inplace, layer_norm_rows, layer_norm_rows_inplace,
     rms_norm, rms_norm_inplace, rms_norm_rows, rms_norm_rows_inplace,
 };
-pub use rows::{PAR_MIN_BYTES, Parallelism};
+pub use rows::{NT_MIN_BYTES, PAR_MIN_BYTES, Parallelism};
 
 #[doc(hidden)]
 pub use element::{SliceMut, SliceRef};

@@ -39,6 +39,23 @@ pub struct Norm {
     eps: f32,
     isa: Option<Isa>,
     par: Parallelism,
+    stores: Stores,
+}
+
+/// How the output is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stores {
+    /// Non-temporal (streaming) stores for outputs of [`NT_MIN_BYTES`](crate::NT_MIN_BYTES) or
+    /// more, ordinary stores below.
+    #[default]
+    Auto,
+    /// Always non-temporal where the path has such stores (x86-64): for outputs that will not
+    /// be read again soon. They bypass the cache, so a consumer that reads the output right
+    /// away pays for it.
+    Streaming,
+    /// Always ordinary stores (the output stays in cache for the next layer).
+    Cached,
 }
 
 impl Norm {
@@ -50,6 +67,7 @@ impl Norm {
             eps,
             isa: None,
             par: Parallelism::Auto,
+            stores: Stores::Auto,
         }
     }
 
@@ -60,6 +78,7 @@ impl Norm {
             eps,
             isa: None,
             par: Parallelism::Auto,
+            stores: Stores::Auto,
         }
     }
 
@@ -73,6 +92,12 @@ impl Norm {
     /// How batches are spread over threads (default [`Parallelism::Auto`]).
     pub fn parallelism(mut self, par: Parallelism) -> Norm {
         self.par = par;
+        self
+    }
+
+    /// How the output is written (default [`Stores::Auto`]).
+    pub fn stores(mut self, stores: Stores) -> Norm {
+        self.stores = stores;
         self
     }
 
@@ -300,6 +325,13 @@ impl Norm {
             eps: self.eps,
             gamma,
             beta,
+            nt: match self.stores {
+                Stores::Auto => {
+                    rows.saturating_mul(width).saturating_mul(T::BYTES) >= crate::rows::NT_MIN_BYTES
+                }
+                Stores::Streaming => true,
+                Stores::Cached => false,
+            },
         };
         let block = Block {
             src: src.map(|(s, _)| s),

@@ -172,3 +172,51 @@ fn misaligned_slices() {
         }
     }
 }
+
+/// Non-temporal stores (forced; automatic only for outputs of 64 MiB and more) give the same
+/// bits as ordinary ones, for every type, path, alignment of the output and tail length.
+#[test]
+fn streaming_stores_match() {
+    use simdnorm::Stores;
+    let mut rng = Rng(13);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in [1usize, 15, 16, 17, 100, 1000] {
+                let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
+                let h: Vec<half::f16> = case.x.iter().map(|&v| half::f16::from_f32(v)).collect();
+                let b: Vec<half::bf16> = case.x.iter().map(|&v| half::bf16::from_f32(v)).collect();
+                for off in 0..3 {
+                    let n = common::norm(kind, case.eps).isa(isa);
+                    let (g, be) = (case.gamma.as_deref(), case.beta.as_deref());
+                    let mut a = vec![0.0f32; case.x.len() + off];
+                    let mut c = vec![0.0f32; case.x.len() + off];
+                    n.stores(Stores::Streaming)
+                        .forward(&case.x, 3, width, g, be, &mut a[off..])
+                        .unwrap();
+                    n.stores(Stores::Cached)
+                        .forward(&case.x, 3, width, g, be, &mut c[off..])
+                        .unwrap();
+                    assert_eq!(a, c, "f32 {isa} {kind:?} width {width} offset {off}");
+                    let mut a = vec![half::f16::ZERO; h.len() + off];
+                    let mut c = vec![half::f16::ZERO; h.len() + off];
+                    n.stores(Stores::Streaming)
+                        .forward(&h, 3, width, g, be, &mut a[off..])
+                        .unwrap();
+                    n.stores(Stores::Cached)
+                        .forward(&h, 3, width, g, be, &mut c[off..])
+                        .unwrap();
+                    assert_eq!(a, c, "f16 {isa} {kind:?} width {width} offset {off}");
+                    let mut a = vec![half::bf16::ZERO; b.len() + off];
+                    let mut c = vec![half::bf16::ZERO; b.len() + off];
+                    n.stores(Stores::Streaming)
+                        .forward(&b, 3, width, g, be, &mut a[off..])
+                        .unwrap();
+                    n.stores(Stores::Cached)
+                        .forward(&b, 3, width, g, be, &mut c[off..])
+                        .unwrap();
+                    assert_eq!(a, c, "bf16 {isa} {kind:?} width {width} offset {off}");
+                }
+            }
+        }
+    }
+}

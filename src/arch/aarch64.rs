@@ -41,7 +41,7 @@ impl Lanes for NeonToken {
         cast(unsafe { vld1q_f32(s.as_ptr()) })
     }
     #[inline(always)]
-    fn store_f32(self, d: &mut [f32], v: F4) {
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: F4) {
         assert!(d.len() >= 4);
         // SAFETY: 4 writable elements (asserted); NEON proven by the token.
         unsafe { vst1q_f32(d.as_mut_ptr(), cast(v)) }
@@ -59,7 +59,7 @@ impl Lanes for NeonToken {
         }
     }
     #[inline(always)]
-    fn store_f16(self, d: &mut [f16], v: F4) {
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: F4) {
         assert!(d.len() >= 4);
         // SAFETY: 8 writable bytes (asserted); NEON proven; FCVTN only touches registers.
         unsafe {
@@ -77,7 +77,7 @@ impl Lanes for NeonToken {
         cast(unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(s.as_ptr().cast()))) })
     }
     #[inline(always)]
-    fn store_bf16(self, d: &mut [bf16], v: F4) {
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F4) {
         assert!(d.len() >= 4);
         // SAFETY: 8 writable bytes (asserted); NEON proven by the token.
         unsafe {

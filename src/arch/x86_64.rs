@@ -57,6 +57,38 @@ pulp::simd_type!({
 });
 
 type F8 = pulp::f32x8;
+
+/// Stores 16 bytes at `p`, non-temporally when `NT` (then `p` must be 16-byte aligned).
+///
+/// # Safety
+/// `p` is valid for 16 bytes of writes; SSE2 is available (every token here has it).
+#[inline(always)]
+unsafe fn store128<const NT: bool>(p: *mut __m128i, v: __m128i) {
+    if NT {
+        assert!((p as usize).is_multiple_of(16));
+        // SAFETY: the caller's contract; aligned (asserted).
+        unsafe { _mm_stream_si128(p, v) }
+    } else {
+        // SAFETY: the caller's contract; unaligned store.
+        unsafe { _mm_storeu_si128(p, v) }
+    }
+}
+
+/// Stores 32 bytes at `p`, non-temporally when `NT` (then `p` must be 32-byte aligned).
+///
+/// # Safety
+/// `p` is valid for 32 bytes of writes; AVX is available (both tokens have it).
+#[inline(always)]
+unsafe fn store256<const NT: bool>(p: *mut __m256i, v: __m256i) {
+    if NT {
+        assert!((p as usize).is_multiple_of(32));
+        // SAFETY: the caller's contract; aligned (asserted).
+        unsafe { _mm256_stream_si256(p, v) }
+    } else {
+        // SAFETY: the caller's contract; unaligned store.
+        unsafe { _mm256_storeu_si256(p, v) }
+    }
+}
 type F16 = pulp::f32x16;
 
 impl Lanes for Avx2Token {
@@ -77,6 +109,11 @@ impl Lanes for Avx2Token {
         self.simd().mul_add_f32s(a, b, c)
     }
     #[inline(always)]
+    fn fence(self) {
+        // SAFETY: SSE proven by the token; sfence has no memory operands.
+        unsafe { _mm_sfence() }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F8 {
         assert!(s.len() >= 8);
         // SAFETY: s has at least 8 elements (asserted); AVX is proven by the token; loadu has no
@@ -84,10 +121,16 @@ impl Lanes for Avx2Token {
         cast(unsafe { _mm256_loadu_ps(s.as_ptr()) })
     }
     #[inline(always)]
-    fn store_f32(self, d: &mut [f32], v: F8) {
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: F8) {
         assert!(d.len() >= 8);
-        // SAFETY: d has at least 8 writable elements (asserted); AVX proven; unaligned store.
-        unsafe { _mm256_storeu_ps(d.as_mut_ptr(), cast(v)) }
+        if NT {
+            assert!((d.as_ptr() as usize).is_multiple_of(32));
+            // SAFETY: 8 writable elements, 32-byte aligned (asserted); AVX proven by the token.
+            unsafe { _mm256_stream_ps(d.as_mut_ptr(), cast(v)) }
+        } else {
+            // SAFETY: 8 writable elements (asserted); AVX proven by the token; unaligned store.
+            unsafe { _mm256_storeu_ps(d.as_mut_ptr(), cast(v)) }
+        }
     }
     #[inline(always)]
     fn load_f16(self, s: &[f16]) -> F8 {
@@ -96,13 +139,12 @@ impl Lanes for Avx2Token {
         cast(unsafe { _mm256_cvtph_ps(_mm_loadu_si128(s.as_ptr().cast())) })
     }
     #[inline(always)]
-    fn store_f16(self, d: &mut [f16], v: F8) {
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: F8) {
         assert!(d.len() >= 8);
-        // SAFETY: 16 writable bytes (asserted); F16C proven; immediate 0 = round to nearest even.
-        unsafe {
-            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(cast(v));
-            _mm_storeu_si128(d.as_mut_ptr().cast(), h)
-        }
+        // SAFETY: F16C proven by the token; immediate 0 = round to nearest even.
+        let h = unsafe { _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(cast(v)) };
+        // SAFETY: 16 writable bytes (asserted).
+        unsafe { store128::<NT>(d.as_mut_ptr().cast(), h) }
     }
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> F8 {
@@ -114,7 +156,7 @@ impl Lanes for Avx2Token {
         })
     }
     #[inline(always)]
-    fn store_bf16(self, d: &mut [bf16], v: F8) {
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F8) {
         assert!(d.len() >= 8);
         // SAFETY: 16 writable bytes (asserted); AVX2 proven by the token.
         unsafe {
@@ -134,7 +176,7 @@ impl Lanes for Avx2Token {
             // Every lane is < 0x10000, so the unsigned-saturating pack is exact; the pack works
             // per 128-bit half, and the permute gathers the two useful quadwords.
             let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
-            _mm_storeu_si128(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
+            store128::<NT>(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
         }
     }
 }
@@ -159,16 +201,27 @@ impl Lanes for Avx512Token {
         self.simd().mul_add_f32s(a, b, c)
     }
     #[inline(always)]
+    fn fence(self) {
+        // SAFETY: SSE proven by the token; sfence has no memory operands.
+        unsafe { _mm_sfence() }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F16 {
         assert!(s.len() >= 16);
         // SAFETY: 16 readable elements (asserted); AVX-512F proven by the token; unaligned load.
         cast(unsafe { _mm512_loadu_ps(s.as_ptr()) })
     }
     #[inline(always)]
-    fn store_f32(self, d: &mut [f32], v: F16) {
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: F16) {
         assert!(d.len() >= 16);
-        // SAFETY: 16 writable elements (asserted); AVX-512F proven; unaligned store.
-        unsafe { _mm512_storeu_ps(d.as_mut_ptr(), cast(v)) }
+        if NT {
+            assert!((d.as_ptr() as usize).is_multiple_of(64));
+            // SAFETY: 16 writable elements, 64-byte aligned (asserted); AVX-512F proven.
+            unsafe { _mm512_stream_ps(d.as_mut_ptr(), cast(v)) }
+        } else {
+            // SAFETY: 16 writable elements (asserted); AVX-512F proven; unaligned store.
+            unsafe { _mm512_storeu_ps(d.as_mut_ptr(), cast(v)) }
+        }
     }
     #[inline(always)]
     fn load_f16(self, s: &[f16]) -> F16 {
@@ -177,13 +230,14 @@ impl Lanes for Avx512Token {
         cast(unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(s.as_ptr().cast())) })
     }
     #[inline(always)]
-    fn store_f16(self, d: &mut [f16], v: F16) {
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: F16) {
         assert!(d.len() >= 16);
-        // SAFETY: 32 writable bytes (asserted); AVX-512F proven; round to nearest even.
-        unsafe {
-            let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(cast(v));
-            _mm256_storeu_si256(d.as_mut_ptr().cast(), h)
-        }
+        // SAFETY: AVX-512F proven by the token; round to nearest even.
+        let h = unsafe {
+            _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(cast(v))
+        };
+        // SAFETY: 32 writable bytes (asserted).
+        unsafe { store256::<NT>(d.as_mut_ptr().cast(), h) }
     }
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> F16 {
@@ -195,7 +249,7 @@ impl Lanes for Avx512Token {
         })
     }
     #[inline(always)]
-    fn store_bf16(self, d: &mut [bf16], v: F16) {
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F16) {
         assert!(d.len() >= 16);
         // SAFETY: 32 writable bytes (asserted); AVX-512F proven by the token.
         unsafe {
@@ -211,7 +265,7 @@ impl Lanes for Avx512Token {
             let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
             let r = _mm512_mask_blend_epi32(nan, rounded, quiet);
             // Lanes are < 0x10000: the truncating narrow (vpmovdw) is exact.
-            _mm256_storeu_si256(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(r))
+            store256::<NT>(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(r))
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, load, load_partial, store, store_partial};
+use super::lanes::{F, Lanes, load, load_partial, store_nt, store_partial};
 use crate::element::Element;
 
 /// What the apply sweep computes per element, with `v = x * scale` (`scale` only when `SCALED`):
@@ -66,7 +66,14 @@ fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: 
 
 /// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`.
 #[inline(always)]
-pub(crate) fn apply<L: Lanes, T: Element, W: Element, const INPLACE: bool, const SCALED: bool>(
+pub(crate) fn apply<
+    L: Lanes,
+    T: Element,
+    W: Element,
+    const INPLACE: bool,
+    const SCALED: bool,
+    const NT: bool,
+>(
     l: L,
     src: &[T],
     dst: &mut [T],
@@ -76,22 +83,22 @@ pub(crate) fn apply<L: Lanes, T: Element, W: Element, const INPLACE: bool, const
     // inside the loop.
     match (a.layer, a.gamma, a.beta) {
         (true, Some(g), Some(b)) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, true, true>(l, src, dst, g, b, a)
+            sweep::<L, T, W, INPLACE, true, SCALED, true, true, NT>(l, src, dst, g, b, a)
         }
         (true, Some(g), None) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, true, false>(l, src, dst, g, &[], a)
+            sweep::<L, T, W, INPLACE, true, SCALED, true, false, NT>(l, src, dst, g, &[], a)
         }
         (true, None, Some(b)) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, false, true>(l, src, dst, &[], b, a)
+            sweep::<L, T, W, INPLACE, true, SCALED, false, true, NT>(l, src, dst, &[], b, a)
         }
         (true, None, None) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, false, false>(l, src, dst, &[], &[], a)
+            sweep::<L, T, W, INPLACE, true, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
         }
         (false, Some(g), _) => {
-            sweep::<L, T, W, INPLACE, false, SCALED, true, false>(l, src, dst, g, &[], a)
+            sweep::<L, T, W, INPLACE, false, SCALED, true, false, NT>(l, src, dst, g, &[], a)
         }
         (false, None, _) => {
-            sweep::<L, T, W, INPLACE, false, SCALED, false, false>(l, src, dst, &[], &[], a)
+            sweep::<L, T, W, INPLACE, false, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
         }
     }
 }
@@ -107,6 +114,7 @@ fn sweep<
     const SCALED: bool,
     const G: bool,
     const B: bool,
+    const NT: bool,
 >(
     l: L,
     src: &[T],
@@ -126,15 +134,30 @@ fn sweep<
         post: s.splat_f32s(a.post),
     };
     let zero = s.splat_f32s(0.0);
-    let full = width - width % n;
     // Every stream is cut to the same length up front, so the loop below indexes within
     // bounds the compiler can see.
     let src = if INPLACE { &[][..] } else { &src[..width] };
     let g = if G { &g[..width] } else { &[][..] };
     let b = if B { &b[..width] } else { &[][..] };
-    let (head, tail) = dst.split_at_mut(full);
-    for (k, yd) in head.chunks_exact_mut(n).enumerate() {
-        let i = k * n;
+    // Non-temporal stores need the output aligned to a whole vector: the first `head` elements
+    // take the partial path.
+    let head = if NT {
+        let align = n * T::BYTES;
+        let mis = dst.as_ptr() as usize % align;
+        if mis == 0 {
+            0
+        } else {
+            ((align - mis) / T::BYTES).min(width)
+        }
+    } else {
+        0
+    };
+    if head > 0 {
+        part::<L, T, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
+    }
+    let full = head + (width - head) / n * n;
+    for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
+        let i = head + k * n;
         let v = if INPLACE {
             load(l, yd)
         } else {
@@ -142,16 +165,51 @@ fn sweep<
         };
         let gv = if G { load(l, &g[i..i + n]) } else { zero };
         let bv = if B { load(l, &b[i..i + n]) } else { zero };
-        store(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
+        store_nt::<L, T, NT>(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
     }
-    if !tail.is_empty() {
-        let v = if INPLACE {
-            load_partial(l, tail)
-        } else {
-            load_partial(l, &src[full..])
-        };
-        let gv = if G { load_partial(l, &g[full..]) } else { zero };
-        let bv = if B { load_partial(l, &b[full..]) } else { zero };
-        store_partial(l, tail, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
+    if full < width {
+        part::<L, T, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[full..], g, b, full);
     }
+}
+
+/// Fewer than `N` elements, `dst` = output elements `at..at + dst.len()`, through zero-padded
+/// vectors.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn part<
+    L: Lanes,
+    T: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const SCALED: bool,
+    const G: bool,
+    const B: bool,
+>(
+    l: L,
+    c: &Consts<L>,
+    src: &[T],
+    dst: &mut [T],
+    g: &[W],
+    b: &[W],
+    at: usize,
+) {
+    let zero = l.simd().splat_f32s(0.0);
+    let end = at + dst.len();
+    let v = if INPLACE {
+        load_partial(l, dst)
+    } else {
+        load_partial(l, &src[at..end])
+    };
+    let gv = if G {
+        load_partial(l, &g[at..end])
+    } else {
+        zero
+    };
+    let bv = if B {
+        load_partial(l, &b[at..end])
+    } else {
+        zero
+    };
+    store_partial(l, dst, one::<L, LAYER, SCALED, G, B>(l, c, v, gv, bv));
 }

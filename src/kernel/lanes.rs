@@ -33,11 +33,15 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn fma(self, a: F<Self>, b: F<Self>, c: F<Self>) -> F<Self>;
 
     fn load_f32(self, s: &[f32]) -> F<Self>;
-    fn store_f32(self, d: &mut [f32], v: F<Self>);
     fn load_f16(self, s: &[f16]) -> F<Self>;
-    fn store_f16(self, d: &mut [f16], v: F<Self>);
     fn load_bf16(self, s: &[bf16]) -> F<Self>;
-    fn store_bf16(self, d: &mut [bf16], v: F<Self>);
+    /// Stores; with `NT`, a non-temporal (streaming) store where the path has one, which needs
+    /// `d` aligned to the size of the stored vector (`N` elements) and panics otherwise.
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: F<Self>);
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: F<Self>);
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F<Self>);
+    /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
+    fn fence(self) {}
 }
 
 /// Loads the first `L::N` elements of `s` (of any element type) as `f32` lanes.
@@ -53,10 +57,16 @@ pub(crate) fn load<L: Lanes, T: Element>(l: L, s: &[T]) -> F<L> {
 /// Stores `v` into the first `L::N` elements of `d`, rounding to nearest even for 16-bit types.
 #[inline(always)]
 pub(crate) fn store<L: Lanes, T: Element>(l: L, d: &mut [T], v: F<L>) {
+    store_nt::<L, T, false>(l, d, v)
+}
+
+/// As [`store`], non-temporal when `NT` (see [`Lanes::store_f32`]).
+#[inline(always)]
+pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], v: F<L>) {
     match T::tag_mut(d) {
-        SliceMut::F32(d) => l.store_f32(d, v),
-        SliceMut::F16(d) => l.store_f16(d, v),
-        SliceMut::Bf16(d) => l.store_bf16(d, v),
+        SliceMut::F32(d) => l.store_f32::<NT>(d, v),
+        SliceMut::F16(d) => l.store_f16::<NT>(d, v),
+        SliceMut::Bf16(d) => l.store_bf16::<NT>(d, v),
     }
 }
 
@@ -120,7 +130,7 @@ impl Lanes for Portable {
         to_p4([s[0], s[1], s[2], s[3]])
     }
     #[inline(always)]
-    fn store_f32(self, d: &mut [f32], v: P4) {
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: P4) {
         d[..4].copy_from_slice(&from_p4(v));
     }
     #[inline(always)]
@@ -128,7 +138,7 @@ impl Lanes for Portable {
         to_p4([s[0].to_f32(), s[1].to_f32(), s[2].to_f32(), s[3].to_f32()])
     }
     #[inline(always)]
-    fn store_f16(self, d: &mut [f16], v: P4) {
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: P4) {
         let [a, b, c, e] = from_p4(v);
         d[..4].copy_from_slice(&[
             f16::from_f32(a),
@@ -142,7 +152,7 @@ impl Lanes for Portable {
         to_p4([s[0].to_f32(), s[1].to_f32(), s[2].to_f32(), s[3].to_f32()])
     }
     #[inline(always)]
-    fn store_bf16(self, d: &mut [bf16], v: P4) {
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: P4) {
         let [a, b, c, e] = from_p4(v);
         d[..4].copy_from_slice(&[
             bf16::from_f32(a),
@@ -221,9 +231,9 @@ mod tests {
             let mut h = vec![f16::ZERO; n];
             let mut b = vec![bf16::ZERO; n];
             let mut f = vec![0.0f32; n];
-            l.store_f16(&mut h, v);
-            l.store_bf16(&mut b, v);
-            l.store_f32(&mut f, v);
+            l.store_f16::<false>(&mut h, v);
+            l.store_bf16::<false>(&mut b, v);
+            l.store_f32::<false>(&mut f, v);
             for i in 0..n {
                 assert!(same(f[i], c[i]));
                 let (wh, wb) = (f16::from_f32(c[i]), bf16::from_f32(c[i]));

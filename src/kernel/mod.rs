@@ -27,6 +27,8 @@ pub(crate) struct Params<'a, W> {
     pub eps: f32,
     pub gamma: Option<&'a [W]>,
     pub beta: Option<&'a [W]>,
+    /// Write the output with non-temporal stores (a batch too large to stay in cache).
+    pub nt: bool,
 }
 
 /// Statistics below this (sum of squares, or Welford's M2) may have lost precision to
@@ -76,7 +78,7 @@ fn split_factor(r: f64) -> (f32, f32) {
 
 /// Normalizes one row. `src` is ignored when `INPLACE` (the input is `dst`).
 #[inline(always)]
-fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool, const NT: bool>(
     l: L,
     src: &[T],
     dst: &mut [T],
@@ -102,7 +104,7 @@ fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
             let ss = sum_sq::<L, T, false>(l, x, 1.0);
             if (TINY..=HUGE).contains(&ss) {
                 a.rstd = apply_factor(rstd_of(ss / width, eps));
-                apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
+                apply::<L, T, W, INPLACE, false, NT>(l, src, dst, &a);
                 return RowStats {
                     mean: 0.0,
                     rstd: a.rstd,
@@ -118,7 +120,7 @@ fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
                 a.shift = k;
                 a.mean = w.mean as f32;
                 a.rstd = apply_factor(rstd_of(w.m2 / width, eps));
-                apply::<L, T, W, INPLACE, false>(l, src, dst, &a);
+                apply::<L, T, W, INPLACE, false, NT>(l, src, dst, &a);
                 return RowStats {
                     mean: (k as f64 + w.mean) as f32,
                     rstd: a.rstd,
@@ -171,7 +173,7 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
             let ss = sum_sq::<L, T, true>(l, x, a.scale);
             let r = rstd_of(ss / width, eps);
             (a.rstd, a.post) = split_factor(r);
-            apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
+            apply::<L, T, W, INPLACE, true, false>(l, src, dst, &a);
             RowStats {
                 mean: 0.0,
                 rstd: (r * scale) as f32,
@@ -184,7 +186,7 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
             a.mean = w.mean as f32;
             let r = rstd_of(w.m2 / width, eps);
             (a.rstd, a.post) = split_factor(r);
-            apply::<L, T, W, INPLACE, true>(l, src, dst, &a);
+            apply::<L, T, W, INPLACE, true, false>(l, src, dst, &a);
             RowStats {
                 mean: ((k as f64 + w.mean) / scale) as f32,
                 rstd: (r * scale) as f32,
@@ -246,13 +248,21 @@ impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
                 &src[r * src_stride..r * src_stride + width]
             };
             let drow = &mut dst[r * dst_stride..r * dst_stride + width];
-            let st = norm_row::<L, T, W, INPLACE>(l, srow, drow, p);
+            let st = if p.nt {
+                norm_row::<L, T, W, INPLACE, true>(l, srow, drow, p)
+            } else {
+                norm_row::<L, T, W, INPLACE, false>(l, srow, drow, p)
+            };
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
             }
             if let Some(q) = rstd.as_deref_mut() {
                 q[r] = st.rstd;
             }
+        }
+        if p.nt {
+            // Non-temporal stores are weakly ordered: make them visible before returning.
+            l.fence();
         }
     }
 }
