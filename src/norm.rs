@@ -106,29 +106,31 @@ impl Norm {
         self.eps
     }
 
-    /// Normalizes `rows` rows of `width` elements from `x` into `out`.
-    pub fn forward<T: Element, W: Element>(
+    /// Normalizes `rows` rows of `width` elements from `x` into `out`. The output type may
+    /// differ from the input type (an f32 residual stream normalized into the f16 or bf16
+    /// input of the next matmul, say); it is rounded to nearest, ties to even.
+    pub fn forward<TI: Element, TO: Element, W: Element>(
         &self,
-        x: &[T],
+        x: &[TI],
         rows: usize,
         width: usize,
         gamma: Option<&[W]>,
         beta: Option<&[W]>,
-        out: &mut [T],
+        out: &mut [TO],
     ) -> Result<(), NormError> {
         self.forward_with_stats(x, rows, width, gamma, beta, out, Stats::default())
     }
 
     /// As [`Norm::forward`], also writing per-row statistics.
     #[allow(clippy::too_many_arguments)]
-    pub fn forward_with_stats<T: Element, W: Element>(
+    pub fn forward_with_stats<TI: Element, TO: Element, W: Element>(
         &self,
-        x: &[T],
+        x: &[TI],
         rows: usize,
         width: usize,
         gamma: Option<&[W]>,
         beta: Option<&[W]>,
-        out: &mut [T],
+        out: &mut [TO],
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         let n = self.check_contiguous(x.len(), rows, width)?;
@@ -173,7 +175,7 @@ impl Norm {
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         self.check_contiguous(x.len(), rows, width)?;
-        self.exec(None, x, width, rows, width, gamma, beta, stats)
+        self.exec::<T, T, W>(None, x, width, rows, width, gamma, beta, stats)
     }
 
     /// Strided rows (views into larger tensors, as ggml's): row `r` of the input is
@@ -182,11 +184,11 @@ impl Norm {
     /// (`(rows - 1) * stride + width` elements) and may be longer. Elements between rows are
     /// neither read nor written.
     #[allow(clippy::too_many_arguments)]
-    pub fn forward_strided<T: Element, W: Element>(
+    pub fn forward_strided<TI: Element, TO: Element, W: Element>(
         &self,
-        x: &[T],
+        x: &[TI],
         x_stride: usize,
-        out: &mut [T],
+        out: &mut [TO],
         out_stride: usize,
         rows: usize,
         width: usize,
@@ -241,7 +243,7 @@ impl Norm {
                 actual: x.len(),
             });
         }
-        self.exec(None, &mut x[..e], stride, rows, width, gamma, beta, stats)
+        self.exec::<T, T, W>(None, &mut x[..e], stride, rows, width, gamma, beta, stats)
     }
 
     fn check_eps_width(&self, width: usize) -> Result<(), NormError> {
@@ -271,10 +273,10 @@ impl Norm {
 
     /// Checks parameters and statistics, then runs. The slices end with their last row.
     #[allow(clippy::too_many_arguments)]
-    fn exec<T: Element, W: Element>(
+    fn exec<TI: Element, TO: Element, W: Element>(
         &self,
-        src: Option<(&[T], usize)>,
-        dst: &mut [T],
+        src: Option<(&[TI], usize)>,
+        dst: &mut [TO],
         dst_stride: usize,
         rows: usize,
         width: usize,
@@ -327,7 +329,8 @@ impl Norm {
             beta,
             nt: match self.stores {
                 Stores::Auto => {
-                    rows.saturating_mul(width).saturating_mul(T::BYTES) >= crate::rows::NT_MIN_BYTES
+                    rows.saturating_mul(width).saturating_mul(TO::BYTES)
+                        >= crate::rows::NT_MIN_BYTES
                 }
                 Stores::Streaming => true,
                 Stores::Cached => false,

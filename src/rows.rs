@@ -65,18 +65,18 @@ pub const NT_MIN_BYTES: usize = 32 * 1024 * 1024;
 /// The rows one call works on: `dst` always, `src` unless in place, optional statistics; the
 /// slices hold exactly the rows `layout` describes (the last row ends the slice or lies within
 /// it).
-pub(crate) struct Block<'a, T> {
-    pub src: Option<&'a [T]>,
-    pub dst: &'a mut [T],
+pub(crate) struct Block<'a, TI, TO> {
+    pub src: Option<&'a [TI]>,
+    pub dst: &'a mut [TO],
     pub mean: Option<&'a mut [f32]>,
     pub rstd: Option<&'a mut [f32]>,
     pub layout: Layout,
 }
 
-impl<'a, T> Block<'a, T> {
+impl<'a, TI, TO> Block<'a, TI, TO> {
     /// The first `rows` rows, and the rest (`0 < rows < layout.rows`).
     #[cfg(feature = "rayon")]
-    fn split(self, rows: usize) -> (Block<'a, T>, Block<'a, T>) {
+    fn split(self, rows: usize) -> (Block<'a, TI, TO>, Block<'a, TI, TO>) {
         let lay = self.layout;
         let (s0, s1) = match self.src {
             Some(s) => {
@@ -126,14 +126,14 @@ fn split_opt(s: Option<&mut [f32]>, at: usize) -> OptPair<'_> {
 
 /// Runs a validated batch: the slices hold the rows `block.layout` describes, `width >= 1`,
 /// `isa` available.
-pub(crate) fn run<T: Element, W: Element>(
+pub(crate) fn run<TI: Element, TO: Element, W: Element>(
     isa: Isa,
     par: Parallelism,
-    block: Block<'_, T>,
+    block: Block<'_, TI, TO>,
     p: &Params<'_, W>,
 ) {
     let lay = block.layout;
-    let tasks = par.blocks(lay.rows, lay.width * T::BYTES);
+    let tasks = par.blocks(lay.rows, lay.width * TI::BYTES);
     parallel(isa, tasks, block, p)
 }
 
@@ -165,10 +165,10 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
     }
 }
 
-fn parallel<T: Element, W: Element>(
+fn parallel<TI: Element, TO: Element, W: Element>(
     isa: Isa,
     tasks: usize,
-    block: Block<'_, T>,
+    block: Block<'_, TI, TO>,
     p: &Params<'_, W>,
 ) {
     #[cfg(feature = "rayon")]
@@ -188,7 +188,11 @@ fn parallel<T: Element, W: Element>(
 }
 
 /// One block on the calling thread, one dispatch.
-fn serial<T: Element, W: Element>(isa: Isa, block: Block<'_, T>, p: &Params<'_, W>) {
+fn serial<TI: Element, TO: Element, W: Element>(
+    isa: Isa,
+    block: Block<'_, TI, TO>,
+    p: &Params<'_, W>,
+) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
@@ -214,14 +218,16 @@ fn serial<T: Element, W: Element>(isa: Isa, block: Block<'_, T>, p: &Params<'_, 
     with(Portable, block, p)
 }
 
-fn with<L: crate::kernel::lanes::Lanes, T: Element, W: Element>(
+fn with<L: crate::kernel::lanes::Lanes, TI: Element, TO: Element, W: Element>(
     l: L,
-    block: Block<'_, T>,
+    block: Block<'_, TI, TO>,
     p: &Params<'_, W>,
 ) {
     let lay = block.layout;
     match block.src {
-        Some(src) => norm_rows::<L, T, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd),
-        None => norm_rows::<L, T, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd),
+        Some(src) => {
+            norm_rows::<L, TI, TO, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd)
+        }
+        None => norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd),
     }
 }

@@ -220,3 +220,66 @@ fn streaming_stores_match() {
         }
     }
 }
+
+fn mixed<TI: Element, TO: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in [1usize, 17, 64, 777, 4096] {
+                for style in [
+                    Style::Plain,
+                    Style::BigMean,
+                    Style::Overflow,
+                    Style::Constant,
+                ] {
+                    let case = Case::<TI, f32>::random(&mut rng, kind, style, 2, width);
+                    let mut y = vec![TO::ZERO; case.x.len()];
+                    common::norm(kind, case.eps)
+                        .isa(isa)
+                        .forward(
+                            &case.x,
+                            2,
+                            width,
+                            case.gamma.as_deref(),
+                            case.beta.as_deref(),
+                            &mut y,
+                        )
+                        .unwrap();
+                    for r in 0..2 {
+                        let xr = &case.x[r * width..(r + 1) * width];
+                        let want = common::reference(
+                            kind,
+                            xr,
+                            case.gamma.as_deref(),
+                            case.beta.as_deref(),
+                            case.eps,
+                        );
+                        if let Err((i, msg)) = simdnorm::reference::check_row(
+                            &y[r * width..(r + 1) * width],
+                            &want,
+                            case.gamma.as_deref(),
+                            case.beta.as_deref(),
+                        ) {
+                            panic!(
+                                "{} -> {} {isa} {kind:?} {style:?} width {width} row {r} elem {i}: {msg}",
+                                TI::NAME,
+                                TO::NAME
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Mixed input and output types, as backends use them: an f32 residual stream normalized into
+/// the f16/bf16 input of a matmul, and 16-bit rows normalized into f32.
+#[test]
+fn mixed_input_and_output_types() {
+    mixed::<f32, half::f16>(51);
+    mixed::<f32, half::bf16>(52);
+    mixed::<half::bf16, f32>(53);
+    mixed::<half::f16, f32>(54);
+    mixed::<half::f16, half::bf16>(55);
+}

@@ -68,38 +68,44 @@ fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: 
 #[inline(always)]
 pub(crate) fn apply<
     L: Lanes,
-    T: Element,
+    TI: Element,
+    TO: Element,
     W: Element,
     const INPLACE: bool,
     const SCALED: bool,
     const NT: bool,
 >(
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    src: &[TI],
+    dst: &mut [TO],
     a: &Affine<'_, W>,
 ) {
     // One loop per combination of kind, weight and bias, so that none of them is a branch
     // inside the loop.
     match (a.layer, a.gamma, a.beta) {
         (true, Some(g), Some(b)) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, true, true, NT>(l, src, dst, g, b, a)
+            sweep::<L, TI, TO, W, INPLACE, true, SCALED, true, true, NT>(l, src, dst, g, b, a)
         }
         (true, Some(g), None) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, true, false, NT>(l, src, dst, g, &[], a)
+            sweep::<L, TI, TO, W, INPLACE, true, SCALED, true, false, NT>(l, src, dst, g, &[], a)
         }
         (true, None, Some(b)) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, false, true, NT>(l, src, dst, &[], b, a)
+            sweep::<L, TI, TO, W, INPLACE, true, SCALED, false, true, NT>(l, src, dst, &[], b, a)
         }
         (true, None, None) => {
-            sweep::<L, T, W, INPLACE, true, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
+            sweep::<L, TI, TO, W, INPLACE, true, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
         }
         (false, Some(g), _) => {
-            sweep::<L, T, W, INPLACE, false, SCALED, true, false, NT>(l, src, dst, g, &[], a)
+            sweep::<L, TI, TO, W, INPLACE, false, SCALED, true, false, NT>(l, src, dst, g, &[], a)
         }
-        (false, None, _) => {
-            sweep::<L, T, W, INPLACE, false, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
-        }
+        (false, None, _) => sweep::<L, TI, TO, W, INPLACE, false, SCALED, false, false, NT>(
+            l,
+            src,
+            dst,
+            &[],
+            &[],
+            a,
+        ),
     }
 }
 
@@ -107,7 +113,8 @@ pub(crate) fn apply<
 #[allow(clippy::too_many_arguments)]
 fn sweep<
     L: Lanes,
-    T: Element,
+    TI: Element,
+    TO: Element,
     W: Element,
     const INPLACE: bool,
     const LAYER: bool,
@@ -117,8 +124,8 @@ fn sweep<
     const NT: bool,
 >(
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    src: &[TI],
+    dst: &mut [TO],
     g: &[W],
     b: &[W],
     a: &Affine<'_, W>,
@@ -142,18 +149,18 @@ fn sweep<
     // Non-temporal stores need the output aligned to a whole vector: the first `head` elements
     // take the partial path.
     let head = if NT {
-        let align = n * T::BYTES;
+        let align = n * TO::BYTES;
         let mis = dst.as_ptr() as usize % align;
         if mis == 0 {
             0
         } else {
-            ((align - mis) / T::BYTES).min(width)
+            ((align - mis) / TO::BYTES).min(width)
         }
     } else {
         0
     };
     if head > 0 {
-        part::<L, T, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
+        part::<L, TI, TO, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
     }
     let full = head + (width - head) / n * n;
     for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
@@ -165,10 +172,18 @@ fn sweep<
         };
         let gv = if G { load(l, &g[i..i + n]) } else { zero };
         let bv = if B { load(l, &b[i..i + n]) } else { zero };
-        store_nt::<L, T, NT>(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
+        store_nt::<L, TO, NT>(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
     }
     if full < width {
-        part::<L, T, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[full..], g, b, full);
+        part::<L, TI, TO, W, INPLACE, LAYER, SCALED, G, B>(
+            l,
+            &c,
+            src,
+            &mut dst[full..],
+            g,
+            b,
+            full,
+        );
     }
 }
 
@@ -178,7 +193,8 @@ fn sweep<
 #[allow(clippy::too_many_arguments)]
 fn part<
     L: Lanes,
-    T: Element,
+    TI: Element,
+    TO: Element,
     W: Element,
     const INPLACE: bool,
     const LAYER: bool,
@@ -188,8 +204,8 @@ fn part<
 >(
     l: L,
     c: &Consts<L>,
-    src: &[T],
-    dst: &mut [T],
+    src: &[TI],
+    dst: &mut [TO],
     g: &[W],
     b: &[W],
     at: usize,

@@ -76,73 +76,77 @@ fn split_factor(r: f64) -> (f32, f32) {
     }
 }
 
-/// Normalizes one row. `src` is ignored when `INPLACE` (the input is `dst`).
+/// The statistics of a row as the apply sweep uses them.
+#[derive(Clone, Copy, Debug)]
+struct RowPlan {
+    scale: f32,
+    shift: f32,
+    mean: f32,
+    rstd: f32,
+    post: f32,
+    stats: RowStats,
+}
+
+/// Fast path: plain f32 statistics. `None` for anything outside [TINY, HUGE] (overflow,
+/// underflow, an exactly constant row, NaN or Inf): those rows take [`careful_stats`].
 #[inline(always)]
-fn norm_row<L: Lanes, T: Element, W: Element, const INPLACE: bool, const NT: bool>(
+fn fast_stats<L: Lanes, X: Element, W: Element>(
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    x: &[X],
     p: &Params<'_, W>,
-) -> RowStats {
-    let x: &[T] = if INPLACE { &*dst } else { src };
+) -> Option<RowPlan> {
     let width = x.len() as f64;
     let eps = p.eps as f64;
-    let mut a = Affine {
-        layer: p.kind == Kind::Layer,
-        scale: 1.0,
-        shift: 0.0,
-        mean: 0.0,
-        rstd: 0.0,
-        post: 1.0,
-        gamma: p.gamma,
-        beta: p.beta,
-    };
-    // Fast path: plain f32 statistics; anything outside [TINY, f32::MAX] (overflow, underflow,
-    // an exactly constant row, NaN or Inf) takes the careful path below.
     match p.kind {
         Kind::Rms => {
-            let ss = sum_sq::<L, T, false>(l, x, 1.0);
-            if (TINY..=HUGE).contains(&ss) {
-                a.rstd = apply_factor(rstd_of(ss / width, eps));
-                apply::<L, T, W, INPLACE, false, NT>(l, src, dst, &a);
-                return RowStats {
-                    mean: 0.0,
-                    rstd: a.rstd,
-                };
+            let ss = sum_sq::<L, X, false>(l, x, 1.0);
+            if !(TINY..=HUGE).contains(&ss) {
+                return None;
             }
+            let rstd = apply_factor(rstd_of(ss / width, eps));
+            Some(RowPlan {
+                scale: 1.0,
+                shift: 0.0,
+                mean: 0.0,
+                rstd,
+                post: 1.0,
+                stats: RowStats { mean: 0.0, rstd },
+            })
         }
         Kind::Layer => {
             // Shift by the first element: x - K is nearly exact, so a large mean costs no
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
-            let w = welford::<L, T, false>(l, x, 1.0, k);
-            if (TINY..=HUGE).contains(&w.m2) && w.mean.is_finite() {
-                a.shift = k;
-                a.mean = w.mean as f32;
-                a.rstd = apply_factor(rstd_of(w.m2 / width, eps));
-                apply::<L, T, W, INPLACE, false, NT>(l, src, dst, &a);
-                return RowStats {
-                    mean: (k as f64 + w.mean) as f32,
-                    rstd: a.rstd,
-                };
+            let w = welford::<L, X, false>(l, x, 1.0, k);
+            if !((TINY..=HUGE).contains(&w.m2) && w.mean.is_finite()) {
+                return None;
             }
+            let rstd = apply_factor(rstd_of(w.m2 / width, eps));
+            Some(RowPlan {
+                scale: 1.0,
+                shift: k,
+                mean: w.mean as f32,
+                rstd,
+                post: 1.0,
+                stats: RowStats {
+                    mean: (k as f64 + w.mean) as f32,
+                    rstd,
+                },
+            })
         }
     }
-    careful_row::<L, T, W, INPLACE>(l, src, dst, p, a)
 }
 
-/// The rare path: a row with NaN or Inf becomes all NaN; otherwise the row is scaled by a power
-/// of two that brings its largest magnitude into [1, 2) (exact: only the exponent changes), the
-/// statistics are recomputed, and `eps` is scaled to match (`eps * scale^2`, in f64).
+/// The rare path: `None` for a row with NaN or Inf (it becomes all NaN); otherwise the row is
+/// scaled by a power of two that brings its largest magnitude into [1, 2) (exact: only the
+/// exponent changes), the statistics are recomputed, and `eps` is scaled to match
+/// (`eps * scale^2`, in f64).
 #[inline(always)]
-fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+fn careful_stats<L: Lanes, X: Element, W: Element>(
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    x: &[X],
     p: &Params<'_, W>,
-    mut a: Affine<'_, W>,
-) -> RowStats {
-    let x: &[T] = if INPLACE { &*dst } else { src };
+) -> Option<RowPlan> {
     let mut max = 0.0f32;
     let mut finite = true;
     for &e in x {
@@ -151,11 +155,7 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
         max = max.max(v.abs());
     }
     if !finite {
-        dst.fill(T::from_f32(f32::NAN));
-        return RowStats {
-            mean: f32::NAN,
-            rstd: f32::NAN,
-        };
+        return None;
     }
     let width = x.len() as f64;
     // 2^-e with max in [2^e, 2^(e+1)); the exponent is clamped so the scale is a normal f32.
@@ -166,30 +166,95 @@ fn careful_row<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
     };
     let e = e.clamp(-126, 126);
     let scale = 2f64.powi(-e);
-    a.scale = scale as f32;
+    let s32 = scale as f32;
     let eps = p.eps as f64 * scale * scale;
-    match p.kind {
+    Some(match p.kind {
         Kind::Rms => {
-            let ss = sum_sq::<L, T, true>(l, x, a.scale);
+            let ss = sum_sq::<L, X, true>(l, x, s32);
             let r = rstd_of(ss / width, eps);
-            (a.rstd, a.post) = split_factor(r);
-            apply::<L, T, W, INPLACE, true, false>(l, src, dst, &a);
-            RowStats {
+            let (rstd, post) = split_factor(r);
+            RowPlan {
+                scale: s32,
+                shift: 0.0,
                 mean: 0.0,
-                rstd: (r * scale) as f32,
+                rstd,
+                post,
+                stats: RowStats {
+                    mean: 0.0,
+                    rstd: (r * scale) as f32,
+                },
             }
         }
         Kind::Layer => {
-            let k = x[0].to_f32() * a.scale;
-            let w = welford::<L, T, true>(l, x, a.scale, k);
-            a.shift = k;
-            a.mean = w.mean as f32;
+            let k = x[0].to_f32() * s32;
+            let w = welford::<L, X, true>(l, x, s32, k);
             let r = rstd_of(w.m2 / width, eps);
-            (a.rstd, a.post) = split_factor(r);
-            apply::<L, T, W, INPLACE, true, false>(l, src, dst, &a);
+            let (rstd, post) = split_factor(r);
+            RowPlan {
+                scale: s32,
+                shift: k,
+                mean: w.mean as f32,
+                rstd,
+                post,
+                stats: RowStats {
+                    mean: ((k as f64 + w.mean) / scale) as f32,
+                    rstd: (r * scale) as f32,
+                },
+            }
+        }
+    })
+}
+
+/// Normalizes one row from `src` (type `TI`) into `dst` (type `TO`); when `INPLACE`, `src` is
+/// ignored and the input is `dst` itself.
+#[inline(always)]
+pub(crate) fn norm_row<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const NT: bool,
+>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    p: &Params<'_, W>,
+) -> RowStats {
+    let affine = |plan: &RowPlan| Affine {
+        layer: p.kind == Kind::Layer,
+        scale: plan.scale,
+        shift: plan.shift,
+        mean: plan.mean,
+        rstd: plan.rstd,
+        post: plan.post,
+        gamma: p.gamma,
+        beta: p.beta,
+    };
+    let fast = if INPLACE {
+        fast_stats::<L, TO, W>(l, dst, p)
+    } else {
+        fast_stats::<L, TI, W>(l, src, p)
+    };
+    if let Some(plan) = fast {
+        apply::<L, TI, TO, W, INPLACE, false, NT>(l, src, dst, &affine(&plan));
+        return plan.stats;
+    }
+    let careful = if INPLACE {
+        careful_stats::<L, TO, W>(l, dst, p)
+    } else {
+        careful_stats::<L, TI, W>(l, src, p)
+    };
+    match careful {
+        Some(plan) => {
+            apply::<L, TI, TO, W, INPLACE, true, false>(l, src, dst, &affine(&plan));
+            plan.stats
+        }
+        None => {
+            dst.fill(TO::from_f32(f32::NAN));
             RowStats {
-                mean: ((k as f64 + w.mean) / scale) as f32,
-                rstd: (r * scale) as f32,
+                mean: f32::NAN,
+                rstd: f32::NAN,
             }
         }
     }
@@ -209,18 +274,18 @@ pub(crate) struct Layout {
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
 /// every intrinsic into a function call, 10x slower.)
-struct RowsOp<'a, 'p, L, T, W, const INPLACE: bool> {
+struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool> {
     l: L,
-    src: &'a [T],
-    dst: &'a mut [T],
+    src: &'a [TI],
+    dst: &'a mut [TO],
     layout: Layout,
     p: &'a Params<'p, W>,
     mean: Option<&'a mut [f32]>,
     rstd: Option<&'a mut [f32]>,
 }
 
-impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
-    for RowsOp<'_, '_, L, T, W, INPLACE>
+impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
+    for RowsOp<'_, '_, L, TI, TO, W, INPLACE>
 {
     type Output = ();
 
@@ -249,9 +314,9 @@ impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
             };
             let drow = &mut dst[r * dst_stride..r * dst_stride + width];
             let st = if p.nt {
-                norm_row::<L, T, W, INPLACE, true>(l, srow, drow, p)
+                norm_row::<L, TI, TO, W, INPLACE, true>(l, srow, drow, p)
             } else {
-                norm_row::<L, T, W, INPLACE, false>(l, srow, drow, p)
+                norm_row::<L, TI, TO, W, INPLACE, false>(l, srow, drow, p)
             };
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
@@ -271,16 +336,16 @@ impl<L: Lanes, T: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
 /// `INPLACE`; `src` is then ignored), inside one `#[target_feature]` context.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn norm_rows<L: Lanes, T: Element, W: Element, const INPLACE: bool>(
+pub(crate) fn norm_rows<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
-    src: &[T],
-    dst: &mut [T],
+    src: &[TI],
+    dst: &mut [TO],
     layout: Layout,
     p: &Params<'_, W>,
     mean: Option<&mut [f32]>,
     rstd: Option<&mut [f32]>,
 ) {
-    l.vectorize(RowsOp::<L, T, W, INPLACE> {
+    l.vectorize(RowsOp::<L, TI, TO, W, INPLACE> {
         l,
         src,
         dst,
