@@ -33,6 +33,15 @@ pub enum NormError {
         /// Length it has.
         actual: usize,
     },
+    /// The second input of a fused residual call (`d`) does not have the input's length.
+    ResidualLength {
+        /// Length it must have (`rows * width`).
+        expected: usize,
+        /// Its length.
+        actual: usize,
+    },
+    /// The residual scale `alpha` is NaN or infinite.
+    BadAlpha(f32),
     /// A weight (`gamma`) or bias (`beta`) slice is not `width` long.
     ParamLength {
         /// Which parameter: `"gamma"` or `"beta"`.
@@ -89,6 +98,11 @@ impl fmt::Display for NormError {
                 f,
                 "output length {actual} does not match the input length {expected}"
             ),
+            NormError::ResidualLength { expected, actual } => write!(
+                f,
+                "residual input d has length {actual}, but the input has {expected} elements"
+            ),
+            NormError::BadAlpha(a) => write!(f, "residual scale alpha {a} is not finite"),
             NormError::ParamLength {
                 param,
                 expected,

@@ -69,8 +69,10 @@
 mod arch;
 #[cfg(feature = "capi")]
 pub mod capi;
+pub mod deepnorm;
 mod element;
 mod error;
+mod fused;
 mod isa;
 mod kernel;
 mod norm;

@@ -35,11 +35,11 @@ pub struct Stats<'a> {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Norm {
-    kind: Kind,
-    eps: f32,
-    isa: Option<Isa>,
-    par: Parallelism,
-    stores: Stores,
+    pub(crate) kind: Kind,
+    pub(crate) eps: f32,
+    pub(crate) isa: Option<Isa>,
+    pub(crate) par: Parallelism,
+    pub(crate) stores: Stores,
 }
 
 /// How the output is written.
@@ -256,34 +256,15 @@ impl Norm {
         Ok(())
     }
 
-    /// Checks epsilon and a contiguous shape; returns `rows * width`.
-    fn check_contiguous(&self, len: usize, rows: usize, width: usize) -> Result<usize, NormError> {
-        self.check_eps_width(width)?;
-        let n = rows
-            .checked_mul(width)
-            .ok_or(NormError::SizeOverflow { rows, width })?;
-        if len != n {
-            return Err(NormError::InputLength {
-                expected: n,
-                actual: len,
-            });
-        }
-        Ok(n)
-    }
-
-    /// Checks parameters and statistics, then runs. The slices end with their last row.
-    #[allow(clippy::too_many_arguments)]
-    fn exec<TI: Element, TO: Element, W: Element>(
+    /// Checks weight, bias and statistics lengths and the path; returns the path to run on.
+    pub(crate) fn check_params<W: Element>(
         &self,
-        src: Option<(&[TI], usize)>,
-        dst: &mut [TO],
-        dst_stride: usize,
         rows: usize,
         width: usize,
         gamma: Option<&[W]>,
         beta: Option<&[W]>,
-        stats: Stats<'_>,
-    ) -> Result<(), NormError> {
+        stats: &Stats<'_>,
+    ) -> Result<Isa, NormError> {
         for (param, s) in [("gamma", gamma), ("beta", beta)] {
             if let Some(s) = s
                 && s.len() != width
@@ -314,11 +295,47 @@ impl Norm {
                 });
             }
         }
-        let isa = match self.isa {
-            Some(i) if i.is_available() => i,
-            Some(i) => return Err(NormError::IsaUnavailable(i)),
-            None => isa(),
-        };
+        match self.isa {
+            Some(i) if i.is_available() => Ok(i),
+            Some(i) => Err(NormError::IsaUnavailable(i)),
+            None => Ok(isa()),
+        }
+    }
+
+    /// Checks epsilon and a contiguous shape; returns `rows * width`.
+    pub(crate) fn check_contiguous(
+        &self,
+        len: usize,
+        rows: usize,
+        width: usize,
+    ) -> Result<usize, NormError> {
+        self.check_eps_width(width)?;
+        let n = rows
+            .checked_mul(width)
+            .ok_or(NormError::SizeOverflow { rows, width })?;
+        if len != n {
+            return Err(NormError::InputLength {
+                expected: n,
+                actual: len,
+            });
+        }
+        Ok(n)
+    }
+
+    /// Checks parameters and statistics, then runs. The slices end with their last row.
+    #[allow(clippy::too_many_arguments)]
+    fn exec<TI: Element, TO: Element, W: Element>(
+        &self,
+        src: Option<(&[TI], usize)>,
+        dst: &mut [TO],
+        dst_stride: usize,
+        rows: usize,
+        width: usize,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+        stats: Stats<'_>,
+    ) -> Result<(), NormError> {
+        let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {
             return Ok(());
         }

@@ -4,6 +4,7 @@
 //! ([`norm_rows`]); every row loop below is inlined into it.
 
 pub(crate) mod apply;
+pub(crate) mod fused;
 pub(crate) mod lanes;
 pub(crate) mod stats;
 

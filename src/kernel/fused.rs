@@ -1,0 +1,159 @@
+//! Fused residual forms: the residual sum of a row is formed in a row-sized `f32` scratch
+//! buffer (in L1) during one sweep over the inputs, then normalized from there by the same
+//! per-row kernel as a plain norm. Each input is read from memory once and each output written
+//! once.
+
+use pulp::Simd;
+
+use super::lanes::{Lanes, load, load_partial, store, store_partial};
+use super::{Params, RowStats, norm_row};
+use crate::element::Element;
+
+/// `scratch = alpha * x + d` in f32, the product and the sum each rounded to f32 (for
+/// `alpha = 1` exactly `x + d`, on every path).
+#[inline(always)]
+pub(crate) fn residual_sum<L: Lanes, X: Element, D: Element>(
+    l: L,
+    x: &[X],
+    d: &[D],
+    alpha: f32,
+    scratch: &mut [f32],
+) {
+    let s = l.simd();
+    let n = L::N;
+    let width = scratch.len();
+    let a = s.splat_f32s(alpha);
+    let full = width - width % n;
+    let (x, d) = (&x[..width], &d[..width]);
+    for (k, sc) in scratch[..full].chunks_exact_mut(n).enumerate() {
+        let i = k * n;
+        let v = s.add_f32s(s.mul_f32s(a, load(l, &x[i..i + n])), load(l, &d[i..i + n]));
+        store(l, sc, v);
+    }
+    if full < width {
+        let v = s.add_f32s(
+            s.mul_f32s(a, load_partial(l, &x[full..])),
+            load_partial(l, &d[full..]),
+        );
+        store_partial(l, &mut scratch[full..], v);
+    }
+}
+
+/// As [`residual_sum`], and the sum is also stored into `x`, rounded to its type; `scratch`
+/// holds the stored (rounded) values, so the residual stream the next layer sees is exactly
+/// what was normalized.
+#[inline(always)]
+pub(crate) fn residual_update<L: Lanes, X: Element, D: Element>(
+    l: L,
+    x: &mut [X],
+    d: &[D],
+    alpha: f32,
+    scratch: &mut [f32],
+) {
+    let s = l.simd();
+    let n = L::N;
+    let width = scratch.len();
+    let a = s.splat_f32s(alpha);
+    let full = width - width % n;
+    let (x, d) = (&mut x[..width], &d[..width]);
+    for (k, sc) in scratch[..full].chunks_exact_mut(n).enumerate() {
+        let i = k * n;
+        let v = s.add_f32s(s.mul_f32s(a, load(l, &x[i..i + n])), load(l, &d[i..i + n]));
+        store(l, &mut x[i..i + n], v);
+        store(l, sc, load(l, &x[i..i + n]));
+    }
+    if full < width {
+        let v = s.add_f32s(
+            s.mul_f32s(a, load_partial(l, &x[full..])),
+            load_partial(l, &d[full..]),
+        );
+        store_partial(l, &mut x[full..], v);
+        store_partial(l, &mut scratch[full..], load_partial(l, &x[full..]));
+    }
+}
+
+/// Where a fused call's output goes.
+pub(crate) enum FusedOut<'a, X, O> {
+    /// Pre-LN: the sum is written back into `x`, the norm into `y`.
+    PreLn(&'a mut [X], &'a mut [O]),
+    /// Post-LN / DeepNorm: `x` is only read, the norm goes into `y`.
+    Add(&'a [X], &'a mut [O]),
+    /// Post-LN / DeepNorm in place: the norm replaces `x`.
+    AddInPlace(&'a mut [X]),
+}
+
+/// One block of a fused call, as a value whose `call` is `#[inline(always)]` (see `RowsOp`).
+pub(crate) struct FusedOp<'a, 'p, L, X, D, O, W> {
+    pub l: L,
+    pub out: FusedOut<'a, X, O>,
+    pub d: &'a [D],
+    pub alpha: f32,
+    pub rows: usize,
+    pub width: usize,
+    pub p: &'a Params<'p, W>,
+    pub rstd: Option<&'a mut [f32]>,
+    pub mean: Option<&'a mut [f32]>,
+}
+
+impl<L: Lanes, X: Element, D: Element, O: Element, W: Element> pulp::NullaryFnOnce
+    for FusedOp<'_, '_, L, X, D, O, W>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let FusedOp {
+            l,
+            out,
+            d,
+            alpha,
+            rows,
+            width,
+            p,
+            mut rstd,
+            mut mean,
+        } = self;
+        let mut scratch = vec![0.0f32; width];
+        let mut record = |r: usize, st: RowStats| {
+            if let Some(m) = mean.as_deref_mut() {
+                m[r] = st.mean;
+            }
+            if let Some(q) = rstd.as_deref_mut() {
+                q[r] = st.rstd;
+            }
+        };
+        let rows_of = |r: usize| r * width..(r + 1) * width;
+        match out {
+            FusedOut::PreLn(x, y) => {
+                for r in 0..rows {
+                    residual_update::<L, X, D>(
+                        l,
+                        &mut x[rows_of(r)],
+                        &d[rows_of(r)],
+                        alpha,
+                        &mut scratch,
+                    );
+                    let st =
+                        norm_row::<L, f32, O, W, false, false>(l, &scratch, &mut y[rows_of(r)], p);
+                    record(r, st);
+                }
+            }
+            FusedOut::Add(x, y) => {
+                for r in 0..rows {
+                    residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
+                    let st =
+                        norm_row::<L, f32, O, W, false, false>(l, &scratch, &mut y[rows_of(r)], p);
+                    record(r, st);
+                }
+            }
+            FusedOut::AddInPlace(x) => {
+                for r in 0..rows {
+                    residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
+                    let st =
+                        norm_row::<L, f32, X, W, false, false>(l, &scratch, &mut x[rows_of(r)], p);
+                    record(r, st);
+                }
+            }
+        }
+    }
+}

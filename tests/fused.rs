@@ -1,0 +1,372 @@
+//! The fused residual kernels against the composition of reference steps, on every path and
+//! type combination; DeepNorm's constants against the paper's formulas (NORMS.md).
+
+mod common;
+
+use approx::assert_relative_eq;
+use common::{Kind, Rng, Style};
+use simdnorm::reference::check_row;
+use simdnorm::{Element, Isa, Norm, NormError, Parallelism, Stats, deepnorm};
+
+fn weights<W: Element>(
+    rng: &mut Rng,
+    kind: Kind,
+    width: usize,
+) -> (Option<Vec<W>>, Option<Vec<W>>) {
+    let g = common::param::<W>(rng, width);
+    let b = if kind == Kind::Layer {
+        common::param::<W>(rng, width)
+    } else {
+        None
+    };
+    (g, b)
+}
+
+fn pre_ln<H: Element, O: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for width in [1usize, 7, 16, 33, 100, 1000] {
+                let rows = 3;
+                let h0: Vec<H> = (0..rows)
+                    .flat_map(|_| common::row::<H>(&mut rng, Style::Plain, width))
+                    .collect();
+                let d: Vec<H> = (0..rows)
+                    .flat_map(|_| common::row::<H>(&mut rng, Style::Plain, width))
+                    .collect();
+                let (g, b) = weights::<W>(&mut rng, kind, width);
+                let eps = common::eps(&mut rng);
+                let mut h = h0.clone();
+                let mut y = vec![O::ZERO; h.len()];
+                let mut rstd = vec![0.0f32; rows];
+                let mut mean = vec![0.0f32; rows];
+                common::norm(kind, eps)
+                    .isa(isa)
+                    .residual_forward(
+                        &mut h,
+                        &d,
+                        rows,
+                        width,
+                        g.as_deref(),
+                        b.as_deref(),
+                        &mut y,
+                        Stats {
+                            mean: (kind == Kind::Layer).then_some(&mut mean[..]),
+                            rstd: Some(&mut rstd),
+                        },
+                    )
+                    .unwrap();
+                for i in 0..h.len() {
+                    let want = H::from_f32(h0[i].to_f32() + d[i].to_f32());
+                    assert_eq!(
+                        h[i].to_f32().to_bits(),
+                        want.to_f32().to_bits(),
+                        "h += d at {i} ({isa})"
+                    );
+                }
+                for r in 0..rows {
+                    let hr = &h[r * width..(r + 1) * width];
+                    let want = common::reference(kind, hr, g.as_deref(), b.as_deref(), eps);
+                    if let Err((i, msg)) = check_row(
+                        &y[r * width..(r + 1) * width],
+                        &want,
+                        g.as_deref(),
+                        b.as_deref(),
+                    ) {
+                        panic!(
+                            "pre-LN {} -> {} {isa} {kind:?} width {width} row {r} elem {i}: {msg}",
+                            H::NAME,
+                            O::NAME
+                        );
+                    }
+                    common::check_stats(kind, &want, mean[r], rstd[r], "pre-LN statistics");
+                }
+                // Threaded equals serial.
+                let mut h2 = h0.clone();
+                let mut y2 = vec![O::ZERO; h.len()];
+                common::norm(kind, eps)
+                    .isa(isa)
+                    .parallelism(Parallelism::Rayon(2))
+                    .residual_forward(
+                        &mut h2,
+                        &d,
+                        rows,
+                        width,
+                        g.as_deref(),
+                        b.as_deref(),
+                        &mut y2,
+                        Stats::default(),
+                    )
+                    .unwrap();
+                assert!(
+                    h2.iter()
+                        .zip(&h)
+                        .all(|(a, c)| a.to_f32().to_bits() == c.to_f32().to_bits())
+                );
+                assert!(
+                    y2.iter()
+                        .zip(&y)
+                        .all(|(a, c)| a.to_f32().to_bits() == c.to_f32().to_bits())
+                );
+            }
+        }
+    }
+}
+
+/// Pre-LN: `h += d` stored exactly as `H::from_f32(h + d)`, and `y` is the norm of the stored
+/// `h` under the contract's bound, for same and mixed types (f32 stream, 16-bit output).
+#[test]
+fn pre_ln_matches_reference() {
+    pre_ln::<f32, f32, f32>(1);
+    pre_ln::<f32, half::bf16, f32>(2);
+    pre_ln::<f32, half::f16, f32>(3);
+    pre_ln::<half::bf16, half::bf16, half::bf16>(4);
+    pre_ln::<half::f16, half::f16, f32>(5);
+    pre_ln::<half::bf16, f32, half::bf16>(6);
+}
+
+fn post_ln<X: Element, O: Element, W: Element>(seed: u64, alpha: f32) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for width in [1usize, 5, 16, 31, 257, 2000] {
+                let rows = 3;
+                let x: Vec<X> = (0..rows)
+                    .flat_map(|_| common::row::<X>(&mut rng, Style::Plain, width))
+                    .collect();
+                let d: Vec<X> = (0..rows)
+                    .flat_map(|_| common::row::<X>(&mut rng, Style::BigMean, width))
+                    .collect();
+                let (g, b) = weights::<W>(&mut rng, kind, width);
+                let eps = common::eps(&mut rng);
+                let mut y = vec![O::ZERO; x.len()];
+                common::norm(kind, eps)
+                    .isa(isa)
+                    .add_forward(
+                        &x,
+                        &d,
+                        alpha,
+                        rows,
+                        width,
+                        g.as_deref(),
+                        b.as_deref(),
+                        &mut y,
+                        Stats::default(),
+                    )
+                    .unwrap();
+                // The documented sum: alpha * x and + d each rounded to f32.
+                let s: Vec<f32> = x
+                    .iter()
+                    .zip(&d)
+                    .map(|(a, c)| alpha * a.to_f32() + c.to_f32())
+                    .collect();
+                for r in 0..rows {
+                    let sr = &s[r * width..(r + 1) * width];
+                    let want = common::reference(kind, sr, g.as_deref(), b.as_deref(), eps);
+                    if let Err((i, msg)) = check_row(
+                        &y[r * width..(r + 1) * width],
+                        &want,
+                        g.as_deref(),
+                        b.as_deref(),
+                    ) {
+                        panic!(
+                            "add {} -> {} alpha {alpha} {isa} {kind:?} width {width} row {r} elem {i}: {msg}",
+                            X::NAME,
+                            O::NAME
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Post-LN (`alpha = 1`) and DeepNorm (the paper's alpha for 6, 24 and 1000 layers) against the
+/// reference norm of the documented f32 sum.
+#[test]
+fn post_ln_and_deepnorm_match_reference() {
+    for alpha in [
+        1.0f32,
+        deepnorm::decoder_only(24).alpha_f32(),
+        deepnorm::encoder_only(1000).alpha_f32(),
+    ] {
+        post_ln::<f32, f32, f32>(11, alpha);
+        post_ln::<f32, half::f16, f32>(12, alpha);
+        post_ln::<half::bf16, half::bf16, half::bf16>(13, alpha);
+        post_ln::<half::f16, f32, half::f16>(14, alpha);
+    }
+}
+
+/// In place over x gives the same bits as out of place.
+#[test]
+fn add_inplace_equals_out_of_place() {
+    let mut rng = Rng(21);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            let (rows, width) = (4, 77);
+            let x: Vec<f32> = (0..rows)
+                .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
+                .collect();
+            let d: Vec<f32> = (0..rows)
+                .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
+                .collect();
+            let (g, b) = weights::<f32>(&mut rng, kind, width);
+            let n = common::norm(kind, 1e-5).isa(isa);
+            let mut y = vec![0.0f32; x.len()];
+            n.add_forward(
+                &x,
+                &d,
+                2.5,
+                rows,
+                width,
+                g.as_deref(),
+                b.as_deref(),
+                &mut y,
+                Stats::default(),
+            )
+            .unwrap();
+            let mut z = x.clone();
+            n.add_forward_inplace(
+                &mut z,
+                &d,
+                2.5,
+                rows,
+                width,
+                g.as_deref(),
+                b.as_deref(),
+                Stats::default(),
+            )
+            .unwrap();
+            assert_eq!(y, z, "{isa} {kind:?}");
+        }
+    }
+}
+
+#[test]
+fn fused_errors() {
+    let mut h = [1.0f32; 8];
+    let d = [1.0f32; 6];
+    let mut y = [7.0f32; 8];
+    let none: Option<&[f32]> = None;
+    let n = Norm::layer(1e-5);
+    assert_eq!(
+        n.residual_forward(&mut h, &d, 2, 4, none, none, &mut y, Stats::default()),
+        Err(NormError::ResidualLength {
+            expected: 8,
+            actual: 6
+        })
+    );
+    assert!(matches!(
+        n.add_forward(&h, &[0.0f32; 8], f32::NAN, 2, 4, none, none, &mut y, Stats::default()),
+        Err(NormError::BadAlpha(a)) if a.is_nan()
+    ));
+    assert!(matches!(
+        n.add_forward(&h, &[0.0f32; 8], f32::INFINITY, 2, 4, none, none, &mut y, Stats::default()),
+        Err(NormError::BadAlpha(a)) if a == f32::INFINITY
+    ));
+    assert_eq!(
+        n.add_forward(
+            &h,
+            &[0.0f32; 8],
+            1.0,
+            2,
+            4,
+            none,
+            none,
+            &mut y[..4],
+            Stats::default()
+        ),
+        Err(NormError::OutputLength {
+            expected: 8,
+            actual: 4
+        })
+    );
+    assert_eq!(
+        n.add_forward_inplace(
+            &mut h,
+            &[0.0f32; 8],
+            1.0,
+            3,
+            4,
+            none,
+            none,
+            Stats::default()
+        ),
+        Err(NormError::InputLength {
+            expected: 12,
+            actual: 8
+        })
+    );
+    assert_eq!(
+        Norm::rms(1e-6).add_forward(
+            &h,
+            &[0.0f32; 8],
+            1.0,
+            2,
+            4,
+            none,
+            Some(&[0.0f32; 4][..]),
+            &mut y,
+            Stats::default()
+        ),
+        Err(NormError::Unsupported("RMSNorm takes no bias (beta)"))
+    );
+    assert!(y.iter().all(|&v| v == 7.0) && h.iter().all(|&v| v == 1.0));
+    assert!(NormError::BadAlpha(f32::NAN).to_string().contains("alpha"));
+    assert!(
+        NormError::ResidualLength {
+            expected: 8,
+            actual: 6
+        }
+        .to_string()
+        .contains("residual")
+    );
+}
+
+/// DeepNorm's alpha and beta against the paper's formulas (NORMS.md), computed independently.
+#[test]
+fn deepnorm_constants() {
+    for n in [1u32, 6, 12, 18, 100, 1000] {
+        let e = deepnorm::encoder_only(n);
+        assert_relative_eq!(
+            e.alpha,
+            (2.0 * n as f64).sqrt().sqrt(),
+            max_relative = 1e-14
+        );
+        assert_relative_eq!(
+            e.beta,
+            1.0 / (8.0 * n as f64).sqrt().sqrt(),
+            max_relative = 1e-14
+        );
+        let dd = deepnorm::decoder_only(n);
+        assert_eq!(dd, e, "encoder-only and decoder-only share the formula");
+    }
+    // Worked values: decoder-only, 100 layers: alpha = 200^(1/4), beta = 800^(-1/4).
+    let d100 = deepnorm::decoder_only(100);
+    assert_relative_eq!(d100.alpha, 3.760603093086394, max_relative = 1e-12);
+    assert_relative_eq!(d100.beta, 0.1880301546543197, max_relative = 1e-12);
+    for (n, m) in [(6u32, 6u32), (12, 12), (18, 18), (100, 100)] {
+        let (enc, dec) = deepnorm::encoder_decoder(n, m);
+        let nm = (n as f64).powi(4) * m as f64;
+        assert_relative_eq!(enc.alpha, 0.81 * nm.powf(0.0625), max_relative = 1e-14);
+        assert_relative_eq!(enc.beta, 0.87 / nm.powf(0.0625), max_relative = 1e-14);
+        assert_relative_eq!(dec.alpha, (3.0 * m as f64).powf(0.25), max_relative = 1e-14);
+        assert_relative_eq!(
+            dec.beta,
+            (12.0 * m as f64).powf(-0.25),
+            max_relative = 1e-14
+        );
+    }
+    // N = M = 6: encoder alpha = 0.81 * 6^(5/16).
+    let (enc, _) = deepnorm::encoder_decoder(6, 6);
+    assert_relative_eq!(
+        enc.alpha,
+        0.81 * 6f64.powf(5.0 / 16.0),
+        max_relative = 1e-14
+    );
+    assert_relative_eq!(
+        deepnorm::decoder_only(24).alpha_f32(),
+        48f32.powf(0.25),
+        max_relative = 1e-6
+    );
+}
