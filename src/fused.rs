@@ -15,6 +15,8 @@ use crate::element::Element;
 use crate::kernel::Params;
 use crate::kernel::fused::{FusedOp, FusedOut};
 use crate::kernel::lanes::{Lanes, Portable};
+#[cfg(feature = "rayon")]
+use crate::rows::split_opt;
 use crate::{Isa, Norm, NormError, Parallelism, Stats};
 
 /// One block of rows of a fused call.
@@ -24,20 +26,6 @@ struct Block<'a, X, D, O> {
     rows: usize,
     mean: Option<&'a mut [f32]>,
     rstd: Option<&'a mut [f32]>,
-}
-
-#[cfg(feature = "rayon")]
-fn split_opt<'a, T>(
-    s: Option<&'a mut [T]>,
-    at: usize,
-) -> (Option<&'a mut [T]>, Option<&'a mut [T]>) {
-    match s {
-        Some(s) => {
-            let (a, b) = s.split_at_mut(at);
-            (Some(a), Some(b))
-        }
-        None => (None, None),
-    }
 }
 
 impl<'a, X, D, O> Block<'a, X, D, O> {

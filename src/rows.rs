@@ -111,10 +111,11 @@ impl<'a, TI, TO> Block<'a, TI, TO> {
 }
 
 #[cfg(feature = "rayon")]
-type OptPair<'a> = (Option<&'a mut [f32]>, Option<&'a mut [f32]>);
+type OptPair<'a, T> = (Option<&'a mut [T]>, Option<&'a mut [T]>);
 
+/// Splits an optional slice at `at`.
 #[cfg(feature = "rayon")]
-fn split_opt(s: Option<&mut [f32]>, at: usize) -> OptPair<'_> {
+pub(crate) fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> OptPair<'_, T> {
     match s {
         Some(s) => {
             let (a, b) = s.split_at_mut(at);
