@@ -262,6 +262,10 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
+        if let Some((g, b)) = self.offset_params(gamma, beta) {
+            let plain = self.weight_offset(0.0);
+            return plain.run_fused(out, d, rows, width, alpha, Some(&g[..]), b.as_deref(), stats);
+        }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {
             return Ok(());

@@ -76,6 +76,7 @@ mod fused;
 mod isa;
 mod kernel;
 mod norm;
+pub mod presets;
 pub mod reference;
 mod rows;
 

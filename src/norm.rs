@@ -40,6 +40,7 @@ pub struct Norm {
     pub(crate) isa: Option<Isa>,
     pub(crate) par: Parallelism,
     pub(crate) stores: Stores,
+    pub(crate) weight_offset: f32,
 }
 
 /// How the output is written.
@@ -68,6 +69,7 @@ impl Norm {
             isa: None,
             par: Parallelism::Auto,
             stores: Stores::Auto,
+            weight_offset: 0.0,
         }
     }
 
@@ -79,6 +81,7 @@ impl Norm {
             isa: None,
             par: Parallelism::Auto,
             stores: Stores::Auto,
+            weight_offset: 0.0,
         }
     }
 
@@ -99,6 +102,26 @@ impl Norm {
     pub fn stores(mut self, stores: Stores) -> Norm {
         self.stores = stores;
         self
+    }
+
+    /// Scales by `offset + gamma` instead of `gamma` (Gemma's RMSNorm multiplies by `1 + w`,
+    /// computed in f32; NORMS.md, HF modeling_gemma.py). No effect without a `gamma`.
+    pub fn weight_offset(mut self, offset: f32) -> Norm {
+        self.weight_offset = offset;
+        self
+    }
+
+    /// Applies the weight offset: `Some((offset + gamma, beta))` in f32 when there is one to
+    /// apply.
+    pub(crate) fn offset_params<W: Element>(
+        &self,
+        gamma: Option<&[W]>,
+        beta: Option<&[W]>,
+    ) -> Option<(Vec<f32>, Option<Vec<f32>>)> {
+        let g = gamma.filter(|_| self.weight_offset != 0.0)?;
+        let g = g.iter().map(|w| self.weight_offset + w.to_f32()).collect();
+        let b = beta.map(|b| b.iter().map(|v| v.to_f32()).collect());
+        Some((g, b))
     }
 
     /// The epsilon.
@@ -335,6 +358,10 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
+        if let Some((g, b)) = self.offset_params(gamma, beta) {
+            let plain = self.weight_offset(0.0);
+            return plain.exec(src, dst, dst_stride, rows, width, Some(&g[..]), b.as_deref(), stats);
+        }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {
             return Ok(());
