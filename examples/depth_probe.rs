@@ -7,8 +7,8 @@
 //!
 //! - Post-LN:  `x = LN(x + G(x))`                   (`Norm::add_forward`, alpha = 1)
 //! - Pre-LN:   `h = h + G(LN(h))`, final LN          (`Norm::residual_forward`)
-//! - DeepNorm: `x = LN(alpha x + G(x))`, G's weights scaled by beta
-//!             (`Norm::add_forward` with `deepnorm::decoder_only(N)`)
+//! - DeepNorm: `x = LN(alpha x + G(x))`, G's weights scaled by beta (`Norm::add_forward` with
+//!   `deepnorm::decoder_only(N)`)
 //!
 //! For chosen layers it prints the RMS of the residual stream and the relative size of each
 //! layer's update of the stream, `|x_{l+1} - x_l| / |x_l|`. Post-LN rewrites a large part of
@@ -110,13 +110,31 @@ fn run(placement: Placement, n: usize, probes: &[usize]) -> Vec<(usize, f64, f64
                 // y holds LN(h); the sublayer reads it, and the fused step adds its output to
                 // the stream and normalizes the stream for the next layer.
                 layer.apply(&y, &mut g);
-                ln.residual_forward(&mut x, &g, TOKENS, WIDTH, none, none, &mut y, Stats::default())
-                    .unwrap();
+                ln.residual_forward(
+                    &mut x,
+                    &g,
+                    TOKENS,
+                    WIDTH,
+                    none,
+                    none,
+                    &mut y,
+                    Stats::default(),
+                )
+                .unwrap();
             }
             Placement::PostLn | Placement::DeepNorm => {
                 layer.apply(&x, &mut g);
-                ln.add_forward_inplace(&mut x, &g, alpha, TOKENS, WIDTH, none, none, Stats::default())
-                    .unwrap();
+                ln.add_forward_inplace(
+                    &mut x,
+                    &g,
+                    alpha,
+                    TOKENS,
+                    WIDTH,
+                    none,
+                    none,
+                    Stats::default(),
+                )
+                .unwrap();
             }
         }
         if probes.contains(&l) {

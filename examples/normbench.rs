@@ -386,11 +386,162 @@ fn threshold(o: &Opts) {
     }
 }
 
+/// The fused residual kernels against the unfused sequence of calls they replace: Pre-LN
+/// (`h += d` as a separate loop, then the norm of `h`) and Post-LN (`t = x + d` into a
+/// temporary, then the norm of `t`). One thread, the detected path.
+fn fused_table(o: &Opts) {
+    if !o.json {
+        println!();
+        println!(
+            "fused residual kernels vs the unfused calls they replace (1 thread, {}):",
+            Isa::detect()
+        );
+        println!(
+            "{:<10} {:<7} {:<5} {:>11} {:>12} {:>12} {:>8}",
+            "kernel", "form", "type", "rows x width", "fused", "unfused", "speedup"
+        );
+    }
+    let shapes: &[(usize, usize)] = if o.quick {
+        &[(16, 4096), (2048, 4096)]
+    } else {
+        &[(16, 4096), (512, 768), (4096, 128), (2048, 4096)]
+    };
+    for kind in [Kind::Rms, Kind::Layer] {
+        for &(rows, width) in shapes {
+            fused_row::<f32>(o, kind, rows, width);
+            fused_row::<bf16>(o, kind, rows, width);
+        }
+    }
+}
+
+fn fused_row<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize) {
+    let n = rows * width;
+    let mut b = Bufs::<T>::new(rows, width);
+    let d: Vec<T> = (0..n)
+        .map(|i| T::from_f32((i % 17) as f32 * 1e-3))
+        .collect();
+    let mut t = vec![T::from_f32(0.0); n];
+    let norm = match kind {
+        Kind::Rms => Norm::rms(1e-6),
+        Kind::Layer => Norm::layer(1e-5),
+    }
+    .parallelism(Parallelism::None);
+    let Bufs {
+        x,
+        gamma,
+        beta,
+        y,
+        y2,
+    } = &mut b;
+    let beta = (kind == Kind::Layer).then_some(&beta[..]);
+    let g = Some(&gamma[..]);
+    // Pre-LN. (The stream drifts by d each call; the values stay small over the timed calls.)
+    let mut h = x.clone();
+    let mut h2 = x.clone();
+    let (fused, unfused) = time_pair(
+        o.quick,
+        || {
+            norm.residual_forward(
+                black_box(&mut h),
+                &d,
+                rows,
+                width,
+                g,
+                beta,
+                black_box(&mut y[..]),
+                Default::default(),
+            )
+            .unwrap()
+        },
+        || {
+            for (a, e) in h2.iter_mut().zip(&d) {
+                *a = T::from_f32(a.to_f32() + e.to_f32());
+            }
+            norm.forward(
+                black_box(&h2[..]),
+                rows,
+                width,
+                g,
+                beta,
+                black_box(&mut t[..]),
+            )
+            .unwrap()
+        },
+    );
+    report(o, kind, "pre-ln", T::NAME, rows, width, fused, unfused);
+    // Post-LN.
+    let (fused, unfused) = time_pair(
+        o.quick,
+        || {
+            norm.add_forward(
+                black_box(&x[..]),
+                &d,
+                1.0,
+                rows,
+                width,
+                g,
+                beta,
+                black_box(&mut y[..]),
+                Default::default(),
+            )
+            .unwrap()
+        },
+        || {
+            for ((a, e), s) in x.iter().zip(&d).zip(t.iter_mut()) {
+                *s = T::from_f32(a.to_f32() + e.to_f32());
+            }
+            norm.forward(
+                black_box(&t[..]),
+                rows,
+                width,
+                g,
+                beta,
+                black_box(&mut y2[..]),
+            )
+            .unwrap()
+        },
+    );
+    report(o, kind, "post-ln", T::NAME, rows, width, fused, unfused);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    o: &Opts,
+    kind: Kind,
+    form: &str,
+    dtype: &str,
+    rows: usize,
+    width: usize,
+    fused: f64,
+    unfused: f64,
+) {
+    if o.json {
+        println!(
+            "{{\"kernel\":\"{}\",\"form\":\"{form}\",\"dtype\":\"{dtype}\",\"rows\":{rows},\"width\":{width},\"isa\":\"{}\",\"threads\":1,\"ns_per_call\":{fused:.1},\"peer\":\"unfused\",\"peer_ns_per_call\":{unfused:.1},\"speedup\":{:.2}}}",
+            kind.name(),
+            Isa::detect(),
+            unfused / fused
+        );
+    } else {
+        println!(
+            "{:<10} {:<7} {:<5} {:>11} {:>12} {:>12} {:>7.2}x",
+            kind.name(),
+            form,
+            dtype,
+            format!("{rows}x{width}"),
+            fmt_ns(fused),
+            fmt_ns(unfused),
+            unfused / fused
+        );
+    }
+}
+
 fn main() {
     let o = parse();
     if o.threshold {
         threshold(&o);
     } else {
         table(&o);
+        fused_table(&o);
     }
 }

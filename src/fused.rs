@@ -264,7 +264,16 @@ impl Norm {
     ) -> Result<(), NormError> {
         if let Some((g, b)) = self.offset_params(gamma, beta) {
             let plain = self.weight_offset(0.0);
-            return plain.run_fused(out, d, rows, width, alpha, Some(&g[..]), b.as_deref(), stats);
+            return plain.run_fused(
+                out,
+                d,
+                rows,
+                width,
+                alpha,
+                Some(&g[..]),
+                b.as_deref(),
+                stats,
+            );
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {
@@ -275,8 +284,15 @@ impl Norm {
             eps: self.eps,
             gamma,
             beta,
-            // The fused kernels keep their output in cache (the next layer reads it).
-            nt: false,
+            // Streaming stores for a large `y`, as for a plain norm; the residual stream written
+            // back by Pre-LN always goes through the cache.
+            nt: match self.stores {
+                crate::Stores::Auto => {
+                    rows.saturating_mul(width).saturating_mul(O::BYTES) >= crate::NT_MIN_BYTES
+                }
+                crate::Stores::Streaming => true,
+                crate::Stores::Cached => false,
+            },
         };
         let tasks = match self.par {
             Parallelism::None => 1,

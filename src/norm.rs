@@ -360,7 +360,16 @@ impl Norm {
     ) -> Result<(), NormError> {
         if let Some((g, b)) = self.offset_params(gamma, beta) {
             let plain = self.weight_offset(0.0);
-            return plain.exec(src, dst, dst_stride, rows, width, Some(&g[..]), b.as_deref(), stats);
+            return plain.exec(
+                src,
+                dst,
+                dst_stride,
+                rows,
+                width,
+                Some(&g[..]),
+                b.as_deref(),
+                stats,
+            );
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {

@@ -37,7 +37,11 @@ fn presets_match_norms_md() {
         let s = p.spec();
         assert_eq!(s.kind, kind, "{p:?}");
         assert_eq!(s.eps, eps as f32, "{p:?}");
-        assert_eq!((s.weight, s.bias, s.weight_offset, s.placement), (weight, bias, offset as f32, placement), "{p:?}");
+        assert_eq!(
+            (s.weight, s.bias, s.weight_offset, s.placement),
+            (weight, bias, offset as f32, placement),
+            "{p:?}"
+        );
         assert_eq!(s.norm().eps(), eps as f32);
     }
     // The common mistakes NORMS.md lists are not made here.
@@ -51,22 +55,58 @@ fn presets_match_norms_md() {
 #[test]
 fn gemma_weight_offset() {
     let width = 67;
-    let x: Vec<f32> = (0..2 * width).map(|i| ((i * 37) % 23) as f32 * 0.1 - 1.0).collect();
-    let d: Vec<f32> = (0..2 * width).map(|i| ((i * 11) % 7) as f32 * 0.3).collect();
-    let w: Vec<half::bf16> = (0..width).map(|i| half::bf16::from_f32((i % 5) as f32 * 0.25 - 0.5)).collect();
+    let x: Vec<f32> = (0..2 * width)
+        .map(|i| ((i * 37) % 23) as f32 * 0.1 - 1.0)
+        .collect();
+    let d: Vec<f32> = (0..2 * width)
+        .map(|i| ((i * 11) % 7) as f32 * 0.3)
+        .collect();
+    let w: Vec<half::bf16> = (0..width)
+        .map(|i| half::bf16::from_f32((i % 5) as f32 * 0.25 - 0.5))
+        .collect();
     let one_plus: Vec<f32> = w.iter().map(|v| 1.0 + v.to_f32()).collect();
     for isa in Isa::available() {
         let gemma = Preset::Gemma.spec().norm().isa(isa);
         let plain = Norm::rms(1e-6).isa(isa);
         let (mut a, mut b) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
-        gemma.forward(&x, 2, width, Some(&w[..]), None, &mut a).unwrap();
-        plain.forward(&x, 2, width, Some(&one_plus[..]), None, &mut b).unwrap();
+        gemma
+            .forward(&x, 2, width, Some(&w[..]), None, &mut a)
+            .unwrap();
+        plain
+            .forward(&x, 2, width, Some(&one_plus[..]), None, &mut b)
+            .unwrap();
         assert_eq!(a, b, "{isa}");
         let (mut h1, mut h2) = (x.clone(), x.clone());
-        gemma.residual_forward(&mut h1, &d, 2, width, Some(&w[..]), None, &mut a, Stats::default()).unwrap();
-        plain.residual_forward(&mut h2, &d, 2, width, Some(&one_plus[..]), None, &mut b, Stats::default()).unwrap();
+        gemma
+            .residual_forward(
+                &mut h1,
+                &d,
+                2,
+                width,
+                Some(&w[..]),
+                None,
+                &mut a,
+                Stats::default(),
+            )
+            .unwrap();
+        plain
+            .residual_forward(
+                &mut h2,
+                &d,
+                2,
+                width,
+                Some(&one_plus[..]),
+                None,
+                &mut b,
+                Stats::default(),
+            )
+            .unwrap();
         assert_eq!((a.clone(), h1), (b.clone(), h2), "{isa} fused");
         // A weight of the wrong length is still refused.
-        assert!(gemma.forward(&x, 2, width, Some(&w[..3]), None, &mut a).is_err());
+        assert!(
+            gemma
+                .forward(&x, 2, width, Some(&w[..3]), None, &mut a)
+                .is_err()
+        );
     }
 }

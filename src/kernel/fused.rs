@@ -60,7 +60,15 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element>(
         let i = k * n;
         let v = s.add_f32s(s.mul_f32s(a, load(l, &x[i..i + n])), load(l, &d[i..i + n]));
         store(l, &mut x[i..i + n], v);
-        store(l, sc, load(l, &x[i..i + n]));
+        // f32 stores exactly v; a 16-bit type rounds, and the rounded values are read back.
+        // (Reading back an f32 vector just stored would also cost a store-forwarding stall
+        // whenever the store splits a cache line.)
+        let stored = if X::BYTES == 4 {
+            v
+        } else {
+            load(l, &x[i..i + n])
+        };
+        store(l, sc, stored);
     }
     if full < width {
         let v = s.add_f32s(
@@ -154,6 +162,9 @@ impl<L: Lanes, X: Element, D: Element, O: Element, W: Element> pulp::NullaryFnOn
                     record(r, st);
                 }
             }
+        }
+        if p.nt {
+            l.fence();
         }
     }
 }
