@@ -23,6 +23,12 @@
 // Element type code: bfloat16, as `uint16_t` bits.
 #define SIMDNORM_BF16 2
 
+// Norm kind code: RMSNorm.
+#define SIMDNORM_RMS 0
+
+// Norm kind code: LayerNorm.
+#define SIMDNORM_LAYER 1
+
 // Instruction-set code: portable code.
 #define SIMDNORM_ISA_SCALAR 0
 
@@ -63,7 +69,15 @@ typedef enum SimdnormStatus {
   SIMDNORM_STATUS_BAD_ISA = 10,
   // An internal error (a bug: please report it). Nothing was written.
   SIMDNORM_STATUS_INTERNAL = 11,
+  // A bias was given to RMSNorm, which takes none.
+  SIMDNORM_STATUS_UNSUPPORTED = 12,
+  // The residual scale alpha is NaN or infinite.
+  SIMDNORM_STATUS_BAD_ALPHA = 13,
+  // A norm-kind code is unknown (`SIMDNORM_RMS`, `SIMDNORM_LAYER`).
+  SIMDNORM_STATUS_BAD_KIND = 14,
 } SimdnormStatus;
+
+
 
 
 
@@ -145,6 +159,58 @@ enum SimdnormStatus simdnorm_layer_norm(uint32_t dtype,
                                         float eps,
                                         float *mean,
                                         float *rstd);
+
+// Pre-LN step, fused: `h += d` (stored in `h`, rounded to its type), then `y = norm(h)`;
+// `kind` is `SIMDNORM_RMS` or `SIMDNORM_LAYER`. `h` and `d` are `rows * width` contiguous
+// elements of type `dtype`; `y` is `rows * width` elements of type `out_dtype` (an f32
+// residual stream can be normalized straight into a bf16 matmul input). `gamma` and `beta`
+// (NULL: none; `beta` must be NULL for RMSNorm) are `width` elements of type `weight_dtype`,
+// which is `SIMDNORM_F32` or `dtype`. `mean` (LayerNorm) and `rstd` receive `rows` floats
+// when not NULL. No buffer may overlap another.
+//
+// # Safety
+// `h` readable and writable, `d` readable, `y` writable for `rows * width` elements of their
+// types; `gamma`/`beta` readable for `width` elements and `mean`/`rstd` writable for `rows`
+// floats when not NULL.
+enum SimdnormStatus simdnorm_residual_norm(uint32_t kind,
+                                           uint32_t dtype,
+                                           void *h,
+                                           const void *d,
+                                           uint32_t out_dtype,
+                                           void *y,
+                                           size_t rows,
+                                           size_t width,
+                                           uint32_t weight_dtype,
+                                           const void *gamma,
+                                           const void *beta,
+                                           float eps,
+                                           float *mean,
+                                           float *rstd);
+
+// Post-LN and DeepNorm, fused: `y = norm(alpha * x + d)` (Post-LN: `alpha = 1`; DeepNorm:
+// `alpha = (2N)^(1/4)` for N layers, see the Rust `deepnorm` module). The product and the
+// sum are each rounded to f32. `y == x` with `out_dtype == dtype` writes the result over `x`;
+// otherwise no buffer may overlap another. Other arguments as `simdnorm_residual_norm`.
+//
+// # Safety
+// `x` and `d` readable (`x` also writable when `y == x`), `y` writable, for `rows * width`
+// elements of their types; `gamma`/`beta` readable for `width` elements and `mean`/`rstd`
+// writable for `rows` floats when not NULL.
+enum SimdnormStatus simdnorm_add_norm(uint32_t kind,
+                                      uint32_t dtype,
+                                      const void *x,
+                                      const void *d,
+                                      float alpha,
+                                      uint32_t out_dtype,
+                                      void *y,
+                                      size_t rows,
+                                      size_t width,
+                                      uint32_t weight_dtype,
+                                      const void *gamma,
+                                      const void *beta,
+                                      float eps,
+                                      float *mean,
+                                      float *rstd);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -23,6 +23,11 @@ pub const SIMDNORM_F16: u32 = 1;
 /// Element type code: bfloat16, as `uint16_t` bits.
 pub const SIMDNORM_BF16: u32 = 2;
 
+/// Norm kind code: RMSNorm.
+pub const SIMDNORM_RMS: u32 = 0;
+/// Norm kind code: LayerNorm.
+pub const SIMDNORM_LAYER: u32 = 1;
+
 /// Instruction-set code: portable code.
 pub const SIMDNORM_ISA_SCALAR: u32 = 0;
 /// Instruction-set code: x86-64 AVX2 + FMA + F16C.
@@ -62,9 +67,15 @@ pub enum SimdnormStatus {
     BadIsa = 10,
     /// An internal error (a bug: please report it). Nothing was written.
     Internal = 11,
+    /// A bias was given to RMSNorm, which takes none.
+    Unsupported = 12,
+    /// The residual scale alpha is NaN or infinite.
+    BadAlpha = 13,
+    /// A norm-kind code is unknown (`SIMDNORM_RMS`, `SIMDNORM_LAYER`).
+    BadKind = 14,
 }
 
-const MESSAGES: [&str; 12] = [
+const MESSAGES: [&str; 15] = [
     "ok\0",
     "a required pointer (x or y) is NULL\0",
     "row width is 0\0",
@@ -77,6 +88,9 @@ const MESSAGES: [&str; 12] = [
     "instruction set not available on this CPU\0",
     "unknown instruction set code\0",
     "internal error\0",
+    "a bias was given to RMSNorm, which takes none\0",
+    "alpha must be finite\0",
+    "unknown norm kind code\0",
 ];
 
 /// A static, NUL-terminated description of a status code (of any value: an unknown code gets
@@ -295,6 +309,8 @@ fn status_of(e: NormError) -> SimdnormStatus {
         NormError::SizeOverflow { .. } => SimdnormStatus::SizeOverflow,
         NormError::BadEpsilon(_) => SimdnormStatus::BadEpsilon,
         NormError::IsaUnavailable(_) => SimdnormStatus::IsaUnavailable,
+        NormError::Unsupported(_) => SimdnormStatus::Unsupported,
+        NormError::BadAlpha(_) => SimdnormStatus::BadAlpha,
         _ => SimdnormStatus::Internal,
     }
 }
@@ -489,6 +505,312 @@ pub unsafe extern "C" fn simdnorm_layer_norm(
     };
     // SAFETY: the caller's contract above.
     unsafe { run(c) }
+}
+
+/// The arguments of a fused call.
+struct Fused {
+    kind: u32,
+    dtype: u32,
+    x: *mut c_void,
+    d: *const c_void,
+    alpha: f32,
+    out_dtype: u32,
+    y: *mut c_void,
+    rows: usize,
+    width: usize,
+    wdtype: u32,
+    gamma: *const c_void,
+    beta: *const c_void,
+    eps: f32,
+    mean: *mut f32,
+    rstd: *mut f32,
+    /// Pre-LN: `x` (the residual stream h) is written back.
+    pre: bool,
+}
+
+impl Fused {
+    /// Validates what can be checked without reading memory; returns whether the output is
+    /// written over `x` (add-norm in place).
+    fn check(&self) -> Result<bool, SimdnormStatus> {
+        if self.kind > SIMDNORM_LAYER {
+            return Err(SimdnormStatus::BadKind);
+        }
+        let size = dtype_size(self.dtype).ok_or(SimdnormStatus::BadDtype)?;
+        let osize = dtype_size(self.out_dtype).ok_or(SimdnormStatus::BadDtype)?;
+        let has_params = !self.gamma.is_null() || !self.beta.is_null();
+        if has_params && self.wdtype != SIMDNORM_F32 && self.wdtype != self.dtype {
+            return Err(SimdnormStatus::BadDtype);
+        }
+        let wsize = if has_params {
+            dtype_size(self.wdtype).unwrap_or(4)
+        } else {
+            4
+        };
+        if self.x.is_null() || self.d.is_null() || self.y.is_null() {
+            return Err(SimdnormStatus::NullPointer);
+        }
+        if self.width == 0 {
+            return Err(SimdnormStatus::ZeroWidth);
+        }
+        if self.kind == SIMDNORM_RMS && !self.beta.is_null() {
+            return Err(SimdnormStatus::Unsupported);
+        }
+        let n = self
+            .rows
+            .checked_mul(self.width)
+            .ok_or(SimdnormStatus::SizeOverflow)?;
+        let (xb, yb) = (bytes_of(n, size)?, bytes_of(n, osize)?);
+        let (pb, sb) = (bytes_of(self.width, wsize)?, bytes_of(self.rows, 4)?);
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return Err(SimdnormStatus::BadEpsilon);
+        }
+        if !self.alpha.is_finite() {
+            return Err(SimdnormStatus::BadAlpha);
+        }
+        let all = [
+            (self.x as usize, size),
+            (self.d as usize, size),
+            (self.y as usize, osize),
+            (self.gamma as usize, wsize),
+            (self.beta as usize, wsize),
+            (self.mean as usize, 4),
+            (self.rstd as usize, 4),
+        ];
+        if !all.iter().all(|&(p, a)| p.is_multiple_of(a)) {
+            return Err(SimdnormStatus::Misaligned);
+        }
+        let inplace = !self.pre && self.x == self.y && self.dtype == self.out_dtype;
+        let region = |p: usize, bytes: usize, written: bool| Region {
+            start: p,
+            bytes: if p == 0 { 0 } else { bytes },
+            written,
+        };
+        let mut regions = vec![
+            region(self.d as usize, xb, false),
+            region(self.gamma as usize, pb, false),
+            region(self.beta as usize, pb, false),
+            region(self.mean as usize, sb, true),
+            region(self.rstd as usize, sb, true),
+            region(self.x as usize, xb, self.pre || inplace),
+        ];
+        if !inplace {
+            regions.push(region(self.y as usize, yb, true));
+        }
+        for (i, a) in regions.iter().enumerate() {
+            for b in &regions[i + 1..] {
+                if (a.written || b.written) && a.overlaps(b) {
+                    return Err(SimdnormStatus::Overlap);
+                }
+            }
+        }
+        Ok(inplace)
+    }
+}
+
+/// Builds the slices of a checked fused call and runs it.
+///
+/// # Safety
+/// The caller's contract of `simdnorm_residual_norm` / `simdnorm_add_norm`.
+unsafe fn go_fused<X: Element, O: Element, W: Element>(c: &Fused, inplace: bool) -> SimdnormStatus {
+    let n = c.rows * c.width;
+    // Every slice below: non-NULL (or not made), aligned, its region overlapping no written
+    // region (checked in `Fused::check`); readable/writable for its length by the caller's
+    // contract; the element types are valid for every bit pattern.
+    let gamma = if c.gamma.is_null() {
+        None
+    } else {
+        // SAFETY: see above; `width` elements of W.
+        Some(unsafe { core::slice::from_raw_parts(c.gamma.cast::<W>(), c.width) })
+    };
+    let beta = if c.beta.is_null() {
+        None
+    } else {
+        // SAFETY: see above; `width` elements of W.
+        Some(unsafe { core::slice::from_raw_parts(c.beta.cast::<W>(), c.width) })
+    };
+    let mean = if c.mean.is_null() {
+        None
+    } else {
+        // SAFETY: see above; `rows` floats, written.
+        Some(unsafe { core::slice::from_raw_parts_mut(c.mean, c.rows) })
+    };
+    let rstd = if c.rstd.is_null() {
+        None
+    } else {
+        // SAFETY: see above; `rows` floats, written.
+        Some(unsafe { core::slice::from_raw_parts_mut(c.rstd, c.rows) })
+    };
+    // SAFETY: see above; `rows * width` elements of X, only read.
+    let d = unsafe { core::slice::from_raw_parts(c.d.cast::<X>(), n) };
+    let norm = if c.kind == SIMDNORM_LAYER {
+        Norm::layer(c.eps)
+    } else {
+        Norm::rms(c.eps)
+    }
+    .parallelism(parallelism());
+    let stats = Stats { mean, rstd };
+    let r = if c.pre {
+        // SAFETY: see above; h is read and written, and overlaps nothing else.
+        let h = unsafe { core::slice::from_raw_parts_mut(c.x.cast::<X>(), n) };
+        // SAFETY: see above; y overlaps nothing else.
+        let y = unsafe { core::slice::from_raw_parts_mut(c.y.cast::<O>(), n) };
+        norm.residual_forward(h, d, c.rows, c.width, gamma, beta, y, stats)
+    } else if inplace {
+        // SAFETY: see above; x == y, the one view of the rows.
+        let x = unsafe { core::slice::from_raw_parts_mut(c.x.cast::<X>(), n) };
+        norm.add_forward_inplace(x, d, c.alpha, c.rows, c.width, gamma, beta, stats)
+    } else {
+        // SAFETY: see above; x is only read.
+        let x = unsafe { core::slice::from_raw_parts(c.x.cast::<X>(), n) };
+        // SAFETY: see above; y overlaps nothing else.
+        let y = unsafe { core::slice::from_raw_parts_mut(c.y.cast::<O>(), n) };
+        norm.add_forward(x, d, c.alpha, c.rows, c.width, gamma, beta, y, stats)
+    };
+    match r {
+        Ok(()) => SimdnormStatus::Ok,
+        Err(e) => status_of(e),
+    }
+}
+
+/// Validates and runs a fused call, never unwinding.
+///
+/// # Safety
+/// As [`go_fused`].
+unsafe fn run_fused(c: Fused) -> SimdnormStatus {
+    let inplace = match c.check() {
+        Ok(i) => i,
+        Err(s) => return s,
+    };
+    if c.rows == 0 {
+        return SimdnormStatus::Ok;
+    }
+    let has_params = !c.gamma.is_null() || !c.beta.is_null();
+    let w_is_f32 = !has_params || c.wdtype == SIMDNORM_F32;
+    macro_rules! by_out {
+        ($x:ty) => {
+            match (c.out_dtype, w_is_f32) {
+                (SIMDNORM_F32, true) => go_fused::<$x, f32, f32>(&c, inplace),
+                (SIMDNORM_F32, false) => go_fused::<$x, f32, $x>(&c, inplace),
+                (SIMDNORM_F16, true) => go_fused::<$x, f16, f32>(&c, inplace),
+                (SIMDNORM_F16, false) => go_fused::<$x, f16, $x>(&c, inplace),
+                (_, true) => go_fused::<$x, bf16, f32>(&c, inplace),
+                (_, false) => go_fused::<$x, bf16, $x>(&c, inplace),
+            }
+        };
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: forwarded from the caller's contract; `check` passed.
+        unsafe {
+            match c.dtype {
+                SIMDNORM_F32 => by_out!(f32),
+                SIMDNORM_F16 => by_out!(f16),
+                _ => by_out!(bf16),
+            }
+        }
+    }))
+    .unwrap_or(SimdnormStatus::Internal)
+}
+
+/// Pre-LN step, fused: `h += d` (stored in `h`, rounded to its type), then `y = norm(h)`;
+/// `kind` is `SIMDNORM_RMS` or `SIMDNORM_LAYER`. `h` and `d` are `rows * width` contiguous
+/// elements of type `dtype`; `y` is `rows * width` elements of type `out_dtype` (an f32
+/// residual stream can be normalized straight into a bf16 matmul input). `gamma` and `beta`
+/// (NULL: none; `beta` must be NULL for RMSNorm) are `width` elements of type `weight_dtype`,
+/// which is `SIMDNORM_F32` or `dtype`. `mean` (LayerNorm) and `rstd` receive `rows` floats
+/// when not NULL. No buffer may overlap another.
+///
+/// # Safety
+/// `h` readable and writable, `d` readable, `y` writable for `rows * width` elements of their
+/// types; `gamma`/`beta` readable for `width` elements and `mean`/`rstd` writable for `rows`
+/// floats when not NULL.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn simdnorm_residual_norm(
+    kind: u32,
+    dtype: u32,
+    h: *mut c_void,
+    d: *const c_void,
+    out_dtype: u32,
+    y: *mut c_void,
+    rows: usize,
+    width: usize,
+    weight_dtype: u32,
+    gamma: *const c_void,
+    beta: *const c_void,
+    eps: f32,
+    mean: *mut f32,
+    rstd: *mut f32,
+) -> SimdnormStatus {
+    let c = Fused {
+        kind,
+        dtype,
+        x: h,
+        d,
+        alpha: 1.0,
+        out_dtype,
+        y,
+        rows,
+        width,
+        wdtype: weight_dtype,
+        gamma,
+        beta,
+        eps,
+        mean,
+        rstd,
+        pre: true,
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { run_fused(c) }
+}
+
+/// Post-LN and DeepNorm, fused: `y = norm(alpha * x + d)` (Post-LN: `alpha = 1`; DeepNorm:
+/// `alpha = (2N)^(1/4)` for N layers, see the Rust `deepnorm` module). The product and the
+/// sum are each rounded to f32. `y == x` with `out_dtype == dtype` writes the result over `x`;
+/// otherwise no buffer may overlap another. Other arguments as `simdnorm_residual_norm`.
+///
+/// # Safety
+/// `x` and `d` readable (`x` also writable when `y == x`), `y` writable, for `rows * width`
+/// elements of their types; `gamma`/`beta` readable for `width` elements and `mean`/`rstd`
+/// writable for `rows` floats when not NULL.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn simdnorm_add_norm(
+    kind: u32,
+    dtype: u32,
+    x: *const c_void,
+    d: *const c_void,
+    alpha: f32,
+    out_dtype: u32,
+    y: *mut c_void,
+    rows: usize,
+    width: usize,
+    weight_dtype: u32,
+    gamma: *const c_void,
+    beta: *const c_void,
+    eps: f32,
+    mean: *mut f32,
+    rstd: *mut f32,
+) -> SimdnormStatus {
+    let c = Fused {
+        kind,
+        dtype,
+        x: x.cast_mut(),
+        d,
+        alpha,
+        out_dtype,
+        y,
+        rows,
+        width,
+        wdtype: weight_dtype,
+        gamma,
+        beta,
+        eps,
+        mean,
+        rstd,
+        pre: false,
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { run_fused(c) }
 }
 
 const _: () = assert!(size_of::<f16>() == 2 && size_of::<bf16>() == 2);

@@ -195,7 +195,7 @@ static void test_errors(void) {
     EXPECT(simdnorm_rms_norm(SIMDNORM_F32, buf, 8, out, 8, 0, 8, SIMDNORM_F32, g, 1e-6f, NULL), SIMDNORM_STATUS_OK);
     EXPECT(simdnorm_rms_norm(SIMDNORM_BF16, buf, 8, out, 8, 2, 8, 12345, NULL, 1e-6f, NULL), SIMDNORM_STATUS_OK);
     /* Every code has its own message; an unknown one says so. */
-    for (int c = 0; c <= SIMDNORM_STATUS_INTERNAL; c++) {
+    for (int c = 0; c <= SIMDNORM_STATUS_BAD_KIND; c++) {
         const char *m = simdnorm_status_message(c);
         CHECK(m && strlen(m) > 0, "message %d", c);
         for (int d = 0; d < c; d++) CHECK(strcmp(m, simdnorm_status_message(d)) != 0, "messages %d and %d equal", c, d);
@@ -214,12 +214,73 @@ static void test_nan_rule(void) {
     for (int i = 0; i < 8; i++) CHECK(!isnan(y[i]) && !isnan(y[16 + i]), "other rows NaN at %d", i);
 }
 
+/* The fused residual forms, against the same double-precision check on the documented sums. */
+static void test_fused(void) {
+    enum { rows = 3, width = 45 };
+    float h[rows * width], h0[rows * width], d[rows * width], x[rows * width], y[rows * width], z[rows * width];
+    float g[width], b[width], mean[rows], rstd[rows];
+    uint16_t yb[rows * width];
+    for (int i = 0; i < rows * width; i++) { h0[i] = h[i] = (float)rand_val(1.0); d[i] = (float)rand_val(0.5); x[i] = (float)rand_val(2.0); }
+    for (int i = 0; i < width; i++) { g[i] = (float)rand_val(0.5); b[i] = (float)rand_val(0.25); }
+    /* Pre-LN: f32 stream, bf16 output, LayerNorm. */
+    SimdnormStatus st = simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_BF16, yb, rows, width,
+                                               SIMDNORM_F32, g, b, 1e-5f, mean, rstd);
+    CHECK(st == SIMDNORM_STATUS_OK, "residual_norm status %d", st);
+    for (int i = 0; i < rows * width; i++) CHECK(h[i] == h0[i] + d[i], "h += d at %d", i);
+    for (int r = 0; r < rows; r++) {
+        /* y (bf16) against the reference of the stored h, with the bf16 bound. */
+        float yf[width];
+        for (int i = 0; i < width; i++) yf[i] = (float)bf16_to_double(yb[r * width + i]);
+        double worst = 0, k = 0, mu = 0, q = 0;
+        for (int i = 0; i < width; i++) k += h[r * width + i];
+        mu = k / width;
+        for (int i = 0; i < width; i++) { double dd = h[r * width + i] - mu; q += dd * dd; }
+        double rsd = 1.0 / sqrt(q / width + 1e-5), M = 0;
+        for (int i = 0; i < width; i++) { double hh = fabs((h[r * width + i] - mu) * rsd); if (hh > M) M = hh; }
+        for (int i = 0; i < width; i++) {
+            double hh = (h[r * width + i] - mu) * rsd, want = hh * g[i] + b[i];
+            double bound = 8.0 / 16777216.0 * (fabs(g[i]) * (fabs(hh) + M) + fabs(b[i])) + ulp_of(SIMDNORM_BF16, want);
+            double e = fabs(yf[i] - want) / bound;
+            if (!(e <= worst)) worst = e;
+        }
+        CHECK(worst <= 1.0, "pre-LN row %d: %.3g x bound", r, worst);
+        CHECK(fabs(mean[r] - mu) <= 1e-5 * (fabs(mu) + 1 / rsd), "pre-LN mean row %d", r);
+    }
+    /* Post-LN / DeepNorm: y = norm(alpha x + d), RMSNorm, and in place. */
+    float alpha = 2.5f, s[rows * width];
+    for (int i = 0; i < rows * width; i++) s[i] = alpha * x[i] + d[i];
+    st = simdnorm_add_norm(SIMDNORM_RMS, SIMDNORM_F32, x, d, alpha, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, NULL, 1e-6f, NULL, rstd);
+    CHECK(st == SIMDNORM_STATUS_OK, "add_norm status %d", st);
+    for (int r = 0; r < rows; r++) {
+        double m, rs;
+        CHECK(check_row(0, SIMDNORM_F32, s, r * width, y, r * width, width, SIMDNORM_F32, g, NULL, 1e-6f, &m, &rs) <= 1.0, "add_norm row %d", r);
+    }
+    memcpy(z, x, sizeof z);
+    st = simdnorm_add_norm(SIMDNORM_RMS, SIMDNORM_F32, z, d, alpha, SIMDNORM_F32, z, rows, width, SIMDNORM_F32, g, NULL, 1e-6f, NULL, NULL);
+    CHECK(st == SIMDNORM_STATUS_OK && memcmp(z, y, sizeof z) == 0, "add_norm in place differs");
+    /* Errors. */
+    float keep[rows * width];
+    memcpy(keep, y, sizeof y);
+#define EXPECTF(call, code) do { SimdnormStatus s_ = (call); CHECK(s_ == (code), "%s: got %d want %d", #call, s_, code); } while (0)
+    EXPECTF(simdnorm_add_norm(7, SIMDNORM_F32, x, d, 1.0f, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, NULL, 1e-6f, NULL, NULL), SIMDNORM_STATUS_BAD_KIND);
+    EXPECTF(simdnorm_add_norm(SIMDNORM_RMS, SIMDNORM_F32, x, d, 1.0f, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_UNSUPPORTED);
+    EXPECTF(simdnorm_add_norm(SIMDNORM_LAYER, SIMDNORM_F32, x, d, NAN, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_BAD_ALPHA);
+    EXPECTF(simdnorm_add_norm(SIMDNORM_LAYER, SIMDNORM_F32, x, NULL, 1.0f, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_NULL_POINTER);
+    EXPECTF(simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_F32, h + 1, rows, width, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_OVERLAP);
+    EXPECTF(simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_F32, h, rows, width, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_OVERLAP);
+    EXPECTF(simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_F32, y, rows, width, SIMDNORM_BF16, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_BAD_DTYPE);
+    EXPECTF(simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_F32, y, rows, 0, SIMDNORM_F32, g, b, 1e-6f, NULL, NULL), SIMDNORM_STATUS_ZERO_WIDTH);
+    EXPECTF(simdnorm_residual_norm(SIMDNORM_LAYER, SIMDNORM_F32, h, d, SIMDNORM_F32, y, rows, width, SIMDNORM_F32, g, b, -1.0f, NULL, NULL), SIMDNORM_STATUS_BAD_EPSILON);
+    CHECK(memcmp(keep, y, sizeof y) == 0, "a refused fused call wrote y");
+}
+
 int main(void) {
     printf("simdnorm C ABI test on %s\n", simdnorm_isa_name());
     test_kernels();
     test_threads_and_isa();
     test_errors();
     test_nan_rule();
+    test_fused();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
 }
