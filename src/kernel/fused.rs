@@ -43,7 +43,7 @@ pub(crate) fn residual_sum<L: Lanes, X: Element, D: Element>(
 /// holds the stored (rounded) values, so the residual stream the next layer sees is exactly
 /// what was normalized.
 #[inline(always)]
-pub(crate) fn residual_update<L: Lanes, X: Element, D: Element>(
+pub(crate) fn residual_update<L: Lanes, X: Element, D: Element, const SCRATCH: bool>(
     l: L,
     x: &mut [X],
     d: &[D],
@@ -52,23 +52,27 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element>(
 ) {
     let s = l.simd();
     let n = L::N;
-    let width = scratch.len();
+    let width = x.len();
+    let scratch = if SCRATCH {
+        &mut scratch[..width]
+    } else {
+        &mut [][..]
+    };
     let a = s.splat_f32s(alpha);
     let full = width - width % n;
-    let (x, d) = (&mut x[..width], &d[..width]);
-    for (k, sc) in scratch[..full].chunks_exact_mut(n).enumerate() {
+    let d = &d[..width];
+    for (k, xv) in x[..full].chunks_exact_mut(n).enumerate() {
         let i = k * n;
-        let v = s.add_f32s(s.mul_f32s(a, load(l, &x[i..i + n])), load(l, &d[i..i + n]));
-        store(l, &mut x[i..i + n], v);
+        let v = s.add_f32s(s.mul_f32s(a, load(l, &*xv)), load(l, &d[i..i + n]));
+        store(l, xv, v);
+        if !SCRATCH {
+            continue;
+        }
         // f32 stores exactly v; a 16-bit type rounds, and the rounded values are read back.
         // (Reading back an f32 vector just stored would also cost a store-forwarding stall
         // whenever the store splits a cache line.)
-        let stored = if X::BYTES == 4 {
-            v
-        } else {
-            load(l, &x[i..i + n])
-        };
-        store(l, sc, stored);
+        let stored = if X::BYTES == 4 { v } else { load(l, &*xv) };
+        store(l, &mut scratch[i..i + n], stored);
     }
     if full < width {
         let v = s.add_f32s(
@@ -76,7 +80,24 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element>(
             load_partial(l, &d[full..]),
         );
         store_partial(l, &mut x[full..], v);
-        store_partial(l, &mut scratch[full..], load_partial(l, &x[full..]));
+        if SCRATCH {
+            store_partial(l, &mut scratch[full..], load_partial(l, &x[full..]));
+        }
+    }
+}
+
+/// One row through the plain kernel, with non-temporal stores when the call asks for them.
+#[inline(always)]
+fn row<L: Lanes, TI: Element, TO: Element, W: Element>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    p: &Params<'_, W>,
+) -> RowStats {
+    if p.nt {
+        norm_row::<L, TI, TO, W, false, true>(l, src, dst, p)
+    } else {
+        norm_row::<L, TI, TO, W, false, false>(l, src, dst, p)
     }
 }
 
@@ -134,31 +155,30 @@ impl<L: Lanes, X: Element, D: Element, O: Element, W: Element> pulp::NullaryFnOn
         match out {
             FusedOut::PreLn(x, y) => {
                 for r in 0..rows {
-                    residual_update::<L, X, D>(
-                        l,
-                        &mut x[rows_of(r)],
-                        &d[rows_of(r)],
-                        alpha,
-                        &mut scratch,
-                    );
-                    let st =
-                        norm_row::<L, f32, O, W, false, false>(l, &scratch, &mut y[rows_of(r)], p);
+                    let (xr, dr, yr) = (&mut x[rows_of(r)], &d[rows_of(r)], &mut y[rows_of(r)]);
+                    let st = if X::BYTES == 4 {
+                        // An f32 stream stores the sum exactly: the updated row itself (in L1)
+                        // is the norm's input, with no scratch copy.
+                        residual_update::<L, X, D, false>(l, xr, dr, alpha, &mut scratch);
+                        row::<L, X, O, W>(l, xr, yr, p)
+                    } else {
+                        residual_update::<L, X, D, true>(l, xr, dr, alpha, &mut scratch);
+                        row::<L, f32, O, W>(l, &scratch, yr, p)
+                    };
                     record(r, st);
                 }
             }
             FusedOut::Add(x, y) => {
                 for r in 0..rows {
                     residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
-                    let st =
-                        norm_row::<L, f32, O, W, false, false>(l, &scratch, &mut y[rows_of(r)], p);
+                    let st = row::<L, f32, O, W>(l, &scratch, &mut y[rows_of(r)], p);
                     record(r, st);
                 }
             }
             FusedOut::AddInPlace(x) => {
                 for r in 0..rows {
                     residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
-                    let st =
-                        norm_row::<L, f32, X, W, false, false>(l, &scratch, &mut x[rows_of(r)], p);
+                    let st = row::<L, f32, X, W>(l, &scratch, &mut x[rows_of(r)], p);
                     record(r, st);
                 }
             }
