@@ -13,126 +13,9 @@
 
 use crate::element::Element;
 use crate::kernel::Params;
-use crate::kernel::fused::{FusedOp, FusedOut};
-use crate::kernel::lanes::{Lanes, Portable};
-#[cfg(feature = "rayon")]
-use crate::rows::split_opt;
-use crate::{Isa, Norm, NormError, Parallelism, Stats};
-
-/// One block of rows of a fused call.
-struct Block<'a, X, D, O> {
-    out: FusedOut<'a, X, O>,
-    d: &'a [D],
-    rows: usize,
-    mean: Option<&'a mut [f32]>,
-    rstd: Option<&'a mut [f32]>,
-}
-
-impl<'a, X, D, O> Block<'a, X, D, O> {
-    #[cfg(feature = "rayon")]
-    fn split(self, rows: usize, width: usize) -> (Self, Self) {
-        let at = rows * width;
-        let (o0, o1) = match self.out {
-            FusedOut::PreLn(x, y) => {
-                let (x0, x1) = x.split_at_mut(at);
-                let (y0, y1) = y.split_at_mut(at);
-                (FusedOut::PreLn(x0, y0), FusedOut::PreLn(x1, y1))
-            }
-            FusedOut::Add(x, y) => {
-                let (x0, x1) = x.split_at(at);
-                let (y0, y1) = y.split_at_mut(at);
-                (FusedOut::Add(x0, y0), FusedOut::Add(x1, y1))
-            }
-            FusedOut::AddInPlace(x) => {
-                let (x0, x1) = x.split_at_mut(at);
-                (FusedOut::AddInPlace(x0), FusedOut::AddInPlace(x1))
-            }
-        };
-        let (d0, d1) = self.d.split_at(at);
-        let (m0, m1) = split_opt(self.mean, rows);
-        let (r0, r1) = split_opt(self.rstd, rows);
-        (
-            Block {
-                out: o0,
-                d: d0,
-                rows,
-                mean: m0,
-                rstd: r0,
-            },
-            Block {
-                out: o1,
-                d: d1,
-                rows: self.rows - rows,
-                mean: m1,
-                rstd: r1,
-            },
-        )
-    }
-}
-
-fn parallel<X: Element, D: Element, O: Element, W: Element>(
-    isa: Isa,
-    tasks: usize,
-    b: Block<'_, X, D, O>,
-    width: usize,
-    alpha: f32,
-    p: &Params<'_, W>,
-) {
-    #[cfg(feature = "rayon")]
-    if tasks > 1 {
-        let left_tasks = tasks / 2;
-        let left_rows = b.rows * left_tasks / tasks;
-        let (a, c) = b.split(left_rows, width);
-        rayon::join(
-            || parallel(isa, left_tasks, a, width, alpha, p),
-            || parallel(isa, tasks - left_tasks, c, width, alpha, p),
-        );
-        return;
-    }
-    let _ = tasks;
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => {
-            if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
-                return with(t, b, width, alpha, p);
-            }
-        }
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
-                return with(t, b, width, alpha, p);
-            }
-        }
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => {
-            if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
-                return with(t, b, width, alpha, p);
-            }
-        }
-        _ => {}
-    }
-    with(Portable, b, width, alpha, p)
-}
-
-fn with<L: Lanes, X: Element, D: Element, O: Element, W: Element>(
-    l: L,
-    b: Block<'_, X, D, O>,
-    width: usize,
-    alpha: f32,
-    p: &Params<'_, W>,
-) {
-    l.vectorize(FusedOp {
-        l,
-        out: b.out,
-        d: b.d,
-        alpha,
-        rows: b.rows,
-        width,
-        p,
-        rstd: b.rstd,
-        mean: b.mean,
-    })
-}
+use crate::kernel::fused::{Add, AddInPlace, FusedBatch, Placement, PreLn};
+use crate::rows::parallel;
+use crate::{Norm, NormError, Parallelism, Stats};
 
 impl Norm {
     /// Pre-LN step, fused: `h += d` (stored in `h`, rounded to its type), then
@@ -153,16 +36,7 @@ impl Norm {
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         self.check_fused(h.len(), d.len(), Some(y.len()), rows, width, 1.0)?;
-        self.run_fused(
-            FusedOut::PreLn(h, y),
-            d,
-            rows,
-            width,
-            1.0,
-            gamma,
-            beta,
-            stats,
-        )
+        self.run_fused(PreLn { x: h, d, y }, rows, width, 1.0, gamma, beta, stats)
     }
 
     /// Post-LN and DeepNorm, fused: `y = norm(alpha * x + d)` (Post-LN: `alpha = 1`; DeepNorm:
@@ -182,16 +56,7 @@ impl Norm {
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         self.check_fused(x.len(), d.len(), Some(y.len()), rows, width, alpha)?;
-        self.run_fused(
-            FusedOut::Add(x, y),
-            d,
-            rows,
-            width,
-            alpha,
-            gamma,
-            beta,
-            stats,
-        )
+        self.run_fused(Add { x, d, y }, rows, width, alpha, gamma, beta, stats)
     }
 
     /// As [`Norm::add_forward`], writing the result over `x`.
@@ -208,16 +73,7 @@ impl Norm {
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
         self.check_fused(x.len(), d.len(), None, rows, width, alpha)?;
-        self.run_fused::<X, D, X, W>(
-            FusedOut::AddInPlace(x),
-            d,
-            rows,
-            width,
-            alpha,
-            gamma,
-            beta,
-            stats,
-        )
+        self.run_fused(AddInPlace { x, d }, rows, width, alpha, gamma, beta, stats)
     }
 
     fn check_fused(
@@ -251,10 +107,9 @@ impl Norm {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run_fused<X: Element, D: Element, O: Element, W: Element>(
+    fn run_fused<M: Placement, W: Element>(
         &self,
-        out: FusedOut<'_, X, O>,
-        d: &[D],
+        place: M,
         rows: usize,
         width: usize,
         alpha: f32,
@@ -264,16 +119,7 @@ impl Norm {
     ) -> Result<(), NormError> {
         if let Some((g, b)) = self.offset_params(gamma, beta) {
             let plain = self.weight_offset(0.0);
-            return plain.run_fused(
-                out,
-                d,
-                rows,
-                width,
-                alpha,
-                Some(&g[..]),
-                b.as_deref(),
-                stats,
-            );
+            return plain.run_fused(place, rows, width, alpha, Some(&g[..]), b.as_deref(), stats);
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {
@@ -288,7 +134,7 @@ impl Norm {
             // back by Pre-LN always goes through the cache.
             nt: match self.stores {
                 crate::Stores::Auto => {
-                    rows.saturating_mul(width).saturating_mul(O::BYTES) >= crate::NT_MIN_BYTES
+                    rows.saturating_mul(width).saturating_mul(M::OUT_BYTES) >= crate::NT_MIN_BYTES
                 }
                 crate::Stores::Streaming => true,
                 crate::Stores::Cached => false,
@@ -296,16 +142,18 @@ impl Norm {
         };
         let tasks = match self.par {
             Parallelism::None => 1,
-            par => par.blocks(rows, width * X::BYTES),
+            par => par.blocks(rows, width * M::X_BYTES),
         };
-        let block = Block {
-            out,
-            d,
+        let batch = FusedBatch {
+            place,
             rows,
+            width,
+            alpha,
+            p: &p,
             mean: stats.mean,
             rstd: stats.rstd,
         };
-        parallel(isa, tasks, block, width, alpha, &p);
+        parallel(isa, tasks, batch);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::Isa;
 use crate::element::Element;
-use crate::kernel::lanes::Portable;
+use crate::kernel::lanes::{Lanes, Portable};
 use crate::kernel::{Layout, Params, norm_rows};
 
 /// How a batch is spread over threads.
@@ -125,6 +125,59 @@ pub(crate) fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> OptPair<'_, T> {
     }
 }
 
+/// A validated batch of rows that can be cut in two (for threads) and run on one path.
+pub(crate) trait Batch: Send + Sized {
+    /// Rows in the batch.
+    #[cfg(feature = "rayon")]
+    fn rows(&self) -> usize;
+    /// The first `rows` rows, and the rest (`0 < rows < self.rows()`).
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize) -> (Self, Self);
+    /// Runs every row on the path `l` (one `#[target_feature]` context for the whole batch).
+    fn run<L: Lanes>(self, l: L);
+}
+
+/// A plain norm's batch.
+struct Plain<'a, 'p, TI, TO, W> {
+    block: Block<'a, TI, TO>,
+    p: &'a Params<'p, W>,
+}
+
+impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
+    #[cfg(feature = "rayon")]
+    fn rows(&self) -> usize {
+        self.block.layout.rows
+    }
+
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize) -> (Self, Self) {
+        let (a, b) = self.block.split(rows);
+        (
+            Plain {
+                block: a,
+                p: self.p,
+            },
+            Plain {
+                block: b,
+                p: self.p,
+            },
+        )
+    }
+
+    fn run<L: Lanes>(self, l: L) {
+        let Plain { block, p } = self;
+        let lay = block.layout;
+        match block.src {
+            Some(src) => {
+                norm_rows::<L, TI, TO, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd)
+            }
+            None => {
+                norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd)
+            }
+        }
+    }
+}
+
 /// Runs a validated batch: the slices hold the rows `block.layout` describes, `width >= 1`,
 /// `isa` available.
 pub(crate) fn run<TI: Element, TO: Element, W: Element>(
@@ -135,7 +188,7 @@ pub(crate) fn run<TI: Element, TO: Element, W: Element>(
 ) {
     let lay = block.layout;
     let tasks = par.blocks(lay.rows, lay.width * TI::BYTES);
-    parallel(isa, tasks, block, p)
+    parallel(isa, tasks, Plain { block, p })
 }
 
 /// How many contiguous blocks of rows to make.
@@ -166,69 +219,47 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
     }
 }
 
-fn parallel<TI: Element, TO: Element, W: Element>(
-    isa: Isa,
-    tasks: usize,
-    block: Block<'_, TI, TO>,
-    p: &Params<'_, W>,
-) {
+/// Runs `batch` as `tasks` contiguous blocks of rows, halving it recursively over
+/// `rayon::join`.
+pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     #[cfg(feature = "rayon")]
     if tasks > 1 {
-        let rows = block.layout.rows;
         let left_tasks = tasks / 2;
-        let left_rows = rows * left_tasks / tasks;
-        let (a, b) = block.split(left_rows);
+        let left_rows = batch.rows() * left_tasks / tasks;
+        let (a, b) = batch.split(left_rows);
         rayon::join(
-            || parallel(isa, left_tasks, a, p),
-            || parallel(isa, tasks - left_tasks, b, p),
+            || parallel(isa, left_tasks, a),
+            || parallel(isa, tasks - left_tasks, b),
         );
         return;
     }
     let _ = tasks;
-    serial(isa, block, p)
+    serial(isa, batch)
 }
 
 /// One block on the calling thread, one dispatch.
-fn serial<TI: Element, TO: Element, W: Element>(
-    isa: Isa,
-    block: Block<'_, TI, TO>,
-    p: &Params<'_, W>,
-) {
+fn serial<B: Batch>(isa: Isa, batch: B) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
             if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
-                return with(t, block, p);
+                return batch.run(t);
             }
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
             if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
-                return with(t, block, p);
+                return batch.run(t);
             }
         }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {
             if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
-                return with(t, block, p);
+                return batch.run(t);
             }
         }
         _ => {}
     }
     // Scalar, or (unreachable: callers check availability) a path the CPU lacks.
-    with(Portable, block, p)
-}
-
-fn with<L: crate::kernel::lanes::Lanes, TI: Element, TO: Element, W: Element>(
-    l: L,
-    block: Block<'_, TI, TO>,
-    p: &Params<'_, W>,
-) {
-    let lay = block.layout;
-    match block.src {
-        Some(src) => {
-            norm_rows::<L, TI, TO, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd)
-        }
-        None => norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd),
-    }
+    batch.run(Portable)
 }

@@ -2,13 +2,14 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, load, load_partial, store_nt, store_partial};
+use super::lanes::{F, Lanes, load, load_partial, store, store_nt, store_partial};
 use crate::element::Element;
 
-/// What the apply sweep computes per element, with `v = x * scale` (`scale` only when `SCALED`):
-/// LayerNorm `y = ((v - shift) - mean) * rstd * gamma + beta`; RMSNorm `y = v * rstd * gamma`.
-/// When `SCALED`, the product is also multiplied by `post` just before `beta` is added (the
-/// rescaled path splits a factor that is not a normal `f32` into `rstd * post`).
+/// What the apply sweep computes per element. Fast path ([`apply`]): LayerNorm
+/// `y = ((x - shift) - mean) * rstd * gamma + beta`, RMSNorm `y = x * rstd * gamma`.
+/// Rescaled path ([`apply_scaled`]): `v = x * scale` in place of `x`, and the product is also
+/// multiplied by `post` just before `beta` is added (that path splits a factor that is not a
+/// normal `f32` into `rstd * post`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Affine<'a, W> {
     pub layer: bool,
@@ -31,9 +32,24 @@ struct Consts<L: Lanes> {
     post: F<L>,
 }
 
-/// One output vector from the input vector `v` and, when `G`/`B`, the weight/bias vectors.
+impl<L: Lanes> Consts<L> {
+    #[inline(always)]
+    fn new<W>(l: L, a: &Affine<'_, W>) -> Self {
+        let s = l.simd();
+        Consts {
+            scale: s.splat_f32s(a.scale),
+            shift: s.splat_f32s(a.shift),
+            mean: s.splat_f32s(a.mean),
+            rstd: s.splat_f32s(a.rstd),
+            post: s.splat_f32s(a.post),
+        }
+    }
+}
+
+/// One output vector of the fast path from the input vector `v` and, when `G`/`B`, the
+/// weight/bias vectors.
 #[inline(always)]
-fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: bool>(
+fn one<L: Lanes, const LAYER: bool, const G: bool, const B: bool>(
     l: L,
     c: &Consts<L>,
     v: F<L>,
@@ -41,21 +57,12 @@ fn one<L: Lanes, const LAYER: bool, const SCALED: bool, const G: bool, const B: 
     b: F<L>,
 ) -> F<L> {
     let s = l.simd();
-    let v = if SCALED { s.mul_f32s(v, c.scale) } else { v };
     let t = if LAYER {
         s.sub_f32s(s.sub_f32s(v, c.shift), c.mean)
     } else {
         v
     };
     let y = s.mul_f32s(t, c.rstd);
-    if SCALED {
-        let y = if G { s.mul_f32s(y, g) } else { y };
-        return if B {
-            l.fma(y, c.post, b)
-        } else {
-            s.mul_f32s(y, c.post)
-        };
-    }
     match (G, B) {
         (true, true) => l.fma(y, g, b),
         (true, false) => s.mul_f32s(y, g),
@@ -72,7 +79,6 @@ pub(crate) fn apply<
     TO: Element,
     W: Element,
     const INPLACE: bool,
-    const SCALED: bool,
     const NT: bool,
 >(
     l: L,
@@ -84,28 +90,23 @@ pub(crate) fn apply<
     // inside the loop.
     match (a.layer, a.gamma, a.beta) {
         (true, Some(g), Some(b)) => {
-            sweep::<L, TI, TO, W, INPLACE, true, SCALED, true, true, NT>(l, src, dst, g, b, a)
+            sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a)
         }
         (true, Some(g), None) => {
-            sweep::<L, TI, TO, W, INPLACE, true, SCALED, true, false, NT>(l, src, dst, g, &[], a)
+            sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a)
         }
         (true, None, Some(b)) => {
-            sweep::<L, TI, TO, W, INPLACE, true, SCALED, false, true, NT>(l, src, dst, &[], b, a)
+            sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a)
         }
         (true, None, None) => {
-            sweep::<L, TI, TO, W, INPLACE, true, SCALED, false, false, NT>(l, src, dst, &[], &[], a)
+            sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(l, src, dst, &[], &[], a)
         }
         (false, Some(g), _) => {
-            sweep::<L, TI, TO, W, INPLACE, false, SCALED, true, false, NT>(l, src, dst, g, &[], a)
+            sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(l, src, dst, g, &[], a)
         }
-        (false, None, _) => sweep::<L, TI, TO, W, INPLACE, false, SCALED, false, false, NT>(
-            l,
-            src,
-            dst,
-            &[],
-            &[],
-            a,
-        ),
+        (false, None, _) => {
+            sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(l, src, dst, &[], &[], a)
+        }
     }
 }
 
@@ -118,7 +119,6 @@ fn sweep<
     W: Element,
     const INPLACE: bool,
     const LAYER: bool,
-    const SCALED: bool,
     const G: bool,
     const B: bool,
     const NT: bool,
@@ -133,13 +133,7 @@ fn sweep<
     let s = l.simd();
     let n = L::N;
     let width = dst.len();
-    let c = Consts::<L> {
-        scale: s.splat_f32s(a.scale),
-        shift: s.splat_f32s(a.shift),
-        mean: s.splat_f32s(a.mean),
-        rstd: s.splat_f32s(a.rstd),
-        post: s.splat_f32s(a.post),
-    };
+    let c = Consts::new(l, a);
     let zero = s.splat_f32s(0.0);
     // Every stream is cut to the same length up front, so the loop below indexes within
     // bounds the compiler can see.
@@ -160,7 +154,7 @@ fn sweep<
         0
     };
     if head > 0 {
-        part::<L, TI, TO, W, INPLACE, LAYER, SCALED, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
+        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
     }
     let full = head + (width - head) / n * n;
     for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
@@ -172,18 +166,10 @@ fn sweep<
         };
         let gv = if G { load(l, &g[i..i + n]) } else { zero };
         let bv = if B { load(l, &b[i..i + n]) } else { zero };
-        store_nt::<L, TO, NT>(l, yd, one::<L, LAYER, SCALED, G, B>(l, &c, v, gv, bv));
+        store_nt::<L, TO, NT>(l, yd, one::<L, LAYER, G, B>(l, &c, v, gv, bv));
     }
     if full < width {
-        part::<L, TI, TO, W, INPLACE, LAYER, SCALED, G, B>(
-            l,
-            &c,
-            src,
-            &mut dst[full..],
-            g,
-            b,
-            full,
-        );
+        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[full..], g, b, full);
     }
 }
 
@@ -198,7 +184,6 @@ fn part<
     W: Element,
     const INPLACE: bool,
     const LAYER: bool,
-    const SCALED: bool,
     const G: bool,
     const B: bool,
 >(
@@ -227,5 +212,74 @@ fn part<
     } else {
         zero
     };
-    store_partial(l, dst, one::<L, LAYER, SCALED, G, B>(l, c, v, gv, bv));
+    store_partial(l, dst, one::<L, LAYER, G, B>(l, c, v, gv, bv));
+}
+
+/// The rescaled path's sweep (rows whose statistics left the fast path's range: rare, so one
+/// loop serves every kind, weight and bias, with the choices made per vector). For RMSNorm
+/// `a.shift` and `a.mean` are 0, and subtracting them is exact.
+#[inline(always)]
+pub(crate) fn apply_scaled<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    a: &Affine<'_, W>,
+) {
+    let n = L::N;
+    let width = dst.len();
+    let c = Consts::new(l, a);
+    let src = if INPLACE { &[][..] } else { &src[..width] };
+    let g = a.gamma.map(|g| &g[..width]);
+    let b = a.beta.map(|b| &b[..width]);
+    let full = width / n * n;
+    for (k, yd) in dst[..full].chunks_exact_mut(n).enumerate() {
+        let i = k * n;
+        let v = if INPLACE {
+            load(l, yd)
+        } else {
+            load(l, &src[i..i + n])
+        };
+        let gv = match g {
+            Some(g) => Some(load(l, &g[i..i + n])),
+            None => None,
+        };
+        let bv = match b {
+            Some(b) => Some(load(l, &b[i..i + n])),
+            None => None,
+        };
+        store(l, yd, one_scaled(l, &c, v, gv, bv));
+    }
+    if full < width {
+        let tail = &mut dst[full..];
+        let v = if INPLACE {
+            load_partial(l, tail)
+        } else {
+            load_partial(l, &src[full..])
+        };
+        let gv = match g {
+            Some(g) => Some(load_partial(l, &g[full..])),
+            None => None,
+        };
+        let bv = match b {
+            Some(b) => Some(load_partial(l, &b[full..])),
+            None => None,
+        };
+        store_partial(l, tail, one_scaled(l, &c, v, gv, bv));
+    }
+}
+
+/// One output vector of the rescaled path.
+#[inline(always)]
+fn one_scaled<L: Lanes>(l: L, c: &Consts<L>, v: F<L>, g: Option<F<L>>, b: Option<F<L>>) -> F<L> {
+    let s = l.simd();
+    let t = s.sub_f32s(s.sub_f32s(s.mul_f32s(v, c.scale), c.shift), c.mean);
+    let y = s.mul_f32s(t, c.rstd);
+    let y = match g {
+        Some(g) => s.mul_f32s(y, g),
+        None => y,
+    };
+    match b {
+        Some(b) => l.fma(y, c.post, b),
+        None => s.mul_f32s(y, c.post),
+    }
 }

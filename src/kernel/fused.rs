@@ -7,7 +7,10 @@ use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
 use super::{Params, RowStats, norm_row};
-use crate::element::Element;
+use crate::element::{Element, SliceRef};
+use crate::rows::Batch;
+#[cfg(feature = "rayon")]
+use crate::rows::split_opt;
 
 /// `scratch = alpha * x + d` in f32, the product and the sum each rounded to f32 (for
 /// `alpha = 1` exactly `x + d`, on every path).
@@ -86,101 +89,243 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element, const SCRATCH: b
     }
 }
 
-/// One row through the plain kernel, with non-temporal stores when the call asks for them.
-#[inline(always)]
-fn row<L: Lanes, TI: Element, TO: Element, W: Element>(
-    l: L,
-    src: &[TI],
-    dst: &mut [TO],
-    p: &Params<'_, W>,
-) -> RowStats {
-    if p.nt {
-        norm_row::<L, TI, TO, W, false, true>(l, src, dst, p)
-    } else {
-        norm_row::<L, TI, TO, W, false, false>(l, src, dst, p)
+/// Where a fused call reads and writes: one of the three placements below. Each compiles only
+/// its own row kernel.
+pub(crate) trait Placement: Send + Sized {
+    /// Bytes of one element of the residual stream `x` and of the output.
+    const X_BYTES: usize;
+    const OUT_BYTES: usize;
+    /// Splits after `at` elements (a whole number of rows).
+    #[cfg(feature = "rayon")]
+    fn split(self, at: usize) -> (Self, Self);
+    /// Row `r` (elements `r * width..(r + 1) * width` of every stream), with `scratch` a
+    /// row-sized buffer.
+    fn row<L: Lanes, W: Element>(
+        &mut self,
+        l: L,
+        r: usize,
+        width: usize,
+        alpha: f32,
+        p: &Params<'_, W>,
+        scratch: &mut [f32],
+    ) -> RowStats;
+}
+
+/// Pre-LN: the sum is written back into `x`, the norm into `y`.
+pub(crate) struct PreLn<'a, X, D, O> {
+    pub x: &'a mut [X],
+    pub d: &'a [D],
+    pub y: &'a mut [O],
+}
+
+/// Post-LN / DeepNorm: `x` is only read, the norm goes into `y`.
+pub(crate) struct Add<'a, X, D, O> {
+    pub x: &'a [X],
+    pub d: &'a [D],
+    pub y: &'a mut [O],
+}
+
+/// Post-LN / DeepNorm in place: the norm replaces `x`.
+pub(crate) struct AddInPlace<'a, X, D> {
+    pub x: &'a mut [X],
+    pub d: &'a [D],
+}
+
+impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
+    const X_BYTES: usize = X::BYTES;
+    const OUT_BYTES: usize = O::BYTES;
+
+    #[cfg(feature = "rayon")]
+    fn split(self, at: usize) -> (Self, Self) {
+        let (x0, x1) = self.x.split_at_mut(at);
+        let (d0, d1) = self.d.split_at(at);
+        let (y0, y1) = self.y.split_at_mut(at);
+        (
+            PreLn {
+                x: x0,
+                d: d0,
+                y: y0,
+            },
+            PreLn {
+                x: x1,
+                d: d1,
+                y: y1,
+            },
+        )
+    }
+
+    #[inline(always)]
+    fn row<L: Lanes, W: Element>(
+        &mut self,
+        l: L,
+        r: usize,
+        width: usize,
+        alpha: f32,
+        p: &Params<'_, W>,
+        scratch: &mut [f32],
+    ) -> RowStats {
+        let at = r * width..(r + 1) * width;
+        let (x, d, y) = (
+            &mut self.x[at.clone()],
+            &self.d[at.clone()],
+            &mut self.y[at],
+        );
+        if X::BYTES == 4 {
+            // An f32 stream stores the sum exactly: the updated row itself (in L1) is the
+            // norm's input, with no scratch copy.
+            residual_update::<L, X, D, false>(l, x, d, alpha, scratch);
+            if let SliceRef::F32(x) = X::tag(x) {
+                return norm_row::<L, f32, O, W, false>(l, x, y, p);
+            }
+        } else {
+            residual_update::<L, X, D, true>(l, x, d, alpha, scratch);
+        }
+        norm_row::<L, f32, O, W, false>(l, scratch, y, p)
     }
 }
 
-/// Where a fused call's output goes.
-pub(crate) enum FusedOut<'a, X, O> {
-    /// Pre-LN: the sum is written back into `x`, the norm into `y`.
-    PreLn(&'a mut [X], &'a mut [O]),
-    /// Post-LN / DeepNorm: `x` is only read, the norm goes into `y`.
-    Add(&'a [X], &'a mut [O]),
-    /// Post-LN / DeepNorm in place: the norm replaces `x`.
-    AddInPlace(&'a mut [X]),
+impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
+    const X_BYTES: usize = X::BYTES;
+    const OUT_BYTES: usize = O::BYTES;
+
+    #[cfg(feature = "rayon")]
+    fn split(self, at: usize) -> (Self, Self) {
+        let (x0, x1) = self.x.split_at(at);
+        let (d0, d1) = self.d.split_at(at);
+        let (y0, y1) = self.y.split_at_mut(at);
+        (
+            Add {
+                x: x0,
+                d: d0,
+                y: y0,
+            },
+            Add {
+                x: x1,
+                d: d1,
+                y: y1,
+            },
+        )
+    }
+
+    #[inline(always)]
+    fn row<L: Lanes, W: Element>(
+        &mut self,
+        l: L,
+        r: usize,
+        width: usize,
+        alpha: f32,
+        p: &Params<'_, W>,
+        scratch: &mut [f32],
+    ) -> RowStats {
+        let at = r * width..(r + 1) * width;
+        residual_sum::<L, X, D>(l, &self.x[at.clone()], &self.d[at.clone()], alpha, scratch);
+        norm_row::<L, f32, O, W, false>(l, scratch, &mut self.y[at], p)
+    }
 }
 
-/// One block of a fused call, as a value whose `call` is `#[inline(always)]` (see `RowsOp`).
-pub(crate) struct FusedOp<'a, 'p, L, X, D, O, W> {
-    pub l: L,
-    pub out: FusedOut<'a, X, O>,
-    pub d: &'a [D],
-    pub alpha: f32,
+impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
+    const X_BYTES: usize = X::BYTES;
+    const OUT_BYTES: usize = X::BYTES;
+
+    #[cfg(feature = "rayon")]
+    fn split(self, at: usize) -> (Self, Self) {
+        let (x0, x1) = self.x.split_at_mut(at);
+        let (d0, d1) = self.d.split_at(at);
+        (AddInPlace { x: x0, d: d0 }, AddInPlace { x: x1, d: d1 })
+    }
+
+    #[inline(always)]
+    fn row<L: Lanes, W: Element>(
+        &mut self,
+        l: L,
+        r: usize,
+        width: usize,
+        alpha: f32,
+        p: &Params<'_, W>,
+        scratch: &mut [f32],
+    ) -> RowStats {
+        let at = r * width..(r + 1) * width;
+        residual_sum::<L, X, D>(l, &self.x[at.clone()], &self.d[at.clone()], alpha, scratch);
+        norm_row::<L, f32, X, W, false>(l, scratch, &mut self.x[at], p)
+    }
+}
+
+/// A block of rows of a fused call.
+pub(crate) struct FusedBatch<'a, 'p, M, W> {
+    pub place: M,
     pub rows: usize,
     pub width: usize,
+    pub alpha: f32,
     pub p: &'a Params<'p, W>,
-    pub rstd: Option<&'a mut [f32]>,
     pub mean: Option<&'a mut [f32]>,
+    pub rstd: Option<&'a mut [f32]>,
 }
 
-impl<L: Lanes, X: Element, D: Element, O: Element, W: Element> pulp::NullaryFnOnce
-    for FusedOp<'_, '_, L, X, D, O, W>
-{
+impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
+    #[cfg(feature = "rayon")]
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize) -> (Self, Self) {
+        let (p0, p1) = self.place.split(rows * self.width);
+        let (m0, m1) = split_opt(self.mean, rows);
+        let (r0, r1) = split_opt(self.rstd, rows);
+        let left = FusedBatch {
+            place: p0,
+            rows,
+            width: self.width,
+            alpha: self.alpha,
+            p: self.p,
+            mean: m0,
+            rstd: r0,
+        };
+        let right = FusedBatch {
+            place: p1,
+            rows: self.rows - rows,
+            mean: m1,
+            rstd: r1,
+            ..left
+        };
+        (left, right)
+    }
+
+    fn run<L: Lanes>(self, l: L) {
+        l.vectorize(FusedOp { l, b: self })
+    }
+}
+
+/// One block of a fused call on the path `L`, as a value whose `call` is `#[inline(always)]`
+/// (see `RowsOp`).
+struct FusedOp<'a, 'p, L, M, W> {
+    l: L,
+    b: FusedBatch<'a, 'p, M, W>,
+}
+
+impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_, L, M, W> {
     type Output = ();
 
     #[inline(always)]
     fn call(self) {
-        let FusedOp {
-            l,
-            out,
-            d,
-            alpha,
+        let FusedOp { l, b } = self;
+        let FusedBatch {
+            mut place,
             rows,
             width,
+            alpha,
             p,
-            mut rstd,
             mut mean,
-        } = self;
+            mut rstd,
+        } = b;
         let mut scratch = vec![0.0f32; width];
-        let mut record = |r: usize, st: RowStats| {
+        for r in 0..rows {
+            let st = place.row(l, r, width, alpha, p, &mut scratch);
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
             }
             if let Some(q) = rstd.as_deref_mut() {
                 q[r] = st.rstd;
-            }
-        };
-        let rows_of = |r: usize| r * width..(r + 1) * width;
-        match out {
-            FusedOut::PreLn(x, y) => {
-                for r in 0..rows {
-                    let (xr, dr, yr) = (&mut x[rows_of(r)], &d[rows_of(r)], &mut y[rows_of(r)]);
-                    let st = if X::BYTES == 4 {
-                        // An f32 stream stores the sum exactly: the updated row itself (in L1)
-                        // is the norm's input, with no scratch copy.
-                        residual_update::<L, X, D, false>(l, xr, dr, alpha, &mut scratch);
-                        row::<L, X, O, W>(l, xr, yr, p)
-                    } else {
-                        residual_update::<L, X, D, true>(l, xr, dr, alpha, &mut scratch);
-                        row::<L, f32, O, W>(l, &scratch, yr, p)
-                    };
-                    record(r, st);
-                }
-            }
-            FusedOut::Add(x, y) => {
-                for r in 0..rows {
-                    residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
-                    let st = row::<L, f32, O, W>(l, &scratch, &mut y[rows_of(r)], p);
-                    record(r, st);
-                }
-            }
-            FusedOut::AddInPlace(x) => {
-                for r in 0..rows {
-                    residual_sum::<L, X, D>(l, &x[rows_of(r)], &d[rows_of(r)], alpha, &mut scratch);
-                    let st = row::<L, f32, X, W>(l, &scratch, &mut x[rows_of(r)], p);
-                    record(r, st);
-                }
             }
         }
         if p.nt {

@@ -8,7 +8,7 @@ pub(crate) mod fused;
 pub(crate) mod lanes;
 pub(crate) mod stats;
 
-use apply::{Affine, apply};
+use apply::{Affine, apply, apply_scaled};
 use lanes::Lanes;
 use stats::{sum_sq, welford};
 
@@ -207,16 +207,10 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
 }
 
 /// Normalizes one row from `src` (type `TI`) into `dst` (type `TO`); when `INPLACE`, `src` is
-/// ignored and the input is `dst` itself.
+/// ignored and the input is `dst` itself. Only the fast path's sweep is compiled twice (with
+/// and without non-temporal stores): the statistics and the rare rescaled sweep once.
 #[inline(always)]
-pub(crate) fn norm_row<
-    L: Lanes,
-    TI: Element,
-    TO: Element,
-    W: Element,
-    const INPLACE: bool,
-    const NT: bool,
->(
+pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
     src: &[TI],
     dst: &mut [TO],
@@ -238,7 +232,11 @@ pub(crate) fn norm_row<
         fast_stats::<L, TI, W>(l, src, p)
     };
     if let Some(plan) = fast {
-        apply::<L, TI, TO, W, INPLACE, false, NT>(l, src, dst, &affine(&plan));
+        if p.nt {
+            apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &affine(&plan));
+        } else {
+            apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &affine(&plan));
+        }
         return plan.stats;
     }
     let careful = if INPLACE {
@@ -248,7 +246,7 @@ pub(crate) fn norm_row<
     };
     match careful {
         Some(plan) => {
-            apply::<L, TI, TO, W, INPLACE, true, false>(l, src, dst, &affine(&plan));
+            apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &affine(&plan));
             plan.stats
         }
         None => {
@@ -314,11 +312,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
                 &src[r * src_stride..r * src_stride + width]
             };
             let drow = &mut dst[r * dst_stride..r * dst_stride + width];
-            let st = if p.nt {
-                norm_row::<L, TI, TO, W, INPLACE, true>(l, srow, drow, p)
-            } else {
-                norm_row::<L, TI, TO, W, INPLACE, false>(l, srow, drow, p)
-            };
+            let st = norm_row::<L, TI, TO, W, INPLACE>(l, srow, drow, p);
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
             }
