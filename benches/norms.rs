@@ -1,12 +1,16 @@
 //! Criterion benchmarks: RMSNorm and LayerNorm per element type, one id per path and shape,
 //! throughput counted as bytes of x read plus bytes of y written (as normbench counts).
 //!
-//! `cargo bench --bench norms` (all); `cargo bench --bench norms -- rms_norm/f16` (a group).
+//! `cargo bench --bench norms` (all); `cargo bench --bench norms -- rms_norm/f16` (a group);
+//! `cargo bench --bench norms --features bench-peers` adds candle's CPU op as id `candle`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use half::{bf16, f16};
 use simdnorm::{Element, Isa, Norm, Parallelism};
 use std::hint::black_box;
+
+#[cfg(feature = "bench-peers")]
+mod peer_candle;
 
 const SHAPES: [(usize, usize); 5] = [(1, 4096), (16, 4096), (512, 768), (4096, 128), (2048, 4096)];
 
@@ -50,6 +54,33 @@ fn group<T: Element>(c: &mut Criterion, kernel: &str) {
                         .unwrap()
                     })
                 },
+            );
+        }
+        #[cfg(feature = "bench-peers")]
+        {
+            // candle on one thread, as the simdnorm ids above (it spreads rows with rayon).
+            let f = |v: &[T]| v.iter().map(|e| e.to_f32()).collect::<Vec<f32>>();
+            let (eps, b) = if kernel == "rms_norm" {
+                (1e-6, None)
+            } else {
+                (1e-5, Some(f(&beta)))
+            };
+            let c = peer_candle::Candle::new(
+                T::NAME,
+                &f(&x),
+                rows,
+                width,
+                &f(&gamma),
+                b.as_deref(),
+                eps,
+            );
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            g.bench_function(
+                BenchmarkId::new("candle", format!("{rows}x{width}")),
+                |bch| pool.install(|| bch.iter(|| black_box(c.run()))),
             );
         }
     }

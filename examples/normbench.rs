@@ -12,6 +12,8 @@
 //! cargo run --release --example normbench -- --json       # one JSON object per line
 //! cargo run --release --example normbench -- --quick      # fewer, shorter samples
 //! cargo run --release --example normbench -- --threshold  # where threads start to pay
+//! cargo run --release --example normbench -- --svg docs/throughput.svg   # the chart
+//! cargo run --release --example normbench --features bench-peers   # also candle, per row
 //! ```
 
 use std::hint::black_box;
@@ -20,10 +22,15 @@ use std::time::Instant;
 use half::{bf16, f16};
 use simdnorm::{Element, Isa, Norm, Parallelism};
 
+#[cfg(feature = "bench-peers")]
+#[path = "../benches/peer_candle.rs"]
+mod peer_candle;
+
 struct Opts {
     json: bool,
     quick: bool,
     threshold: bool,
+    svg: Option<String>,
 }
 
 /// The naive scalar loop the speed-up column compares with: what a first implementation
@@ -58,14 +65,23 @@ fn parse() -> Opts {
         json: false,
         quick: false,
         threshold: false,
+        svg: None,
     };
-    for a in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
         match a.as_str() {
             "--json" => o.json = true,
             "--quick" => o.quick = true,
             "--threshold" => o.threshold = true,
+            "--svg" => match args.next() {
+                Some(path) => o.svg = Some(path),
+                None => {
+                    eprintln!("normbench: --svg needs a file name");
+                    std::process::exit(2);
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: normbench [--json] [--quick] [--threshold]");
+                println!("usage: normbench [--json] [--quick] [--threshold] [--svg FILE]");
                 std::process::exit(0);
             }
             other => {
@@ -110,6 +126,9 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Whether candle is compiled in (`--features bench-peers`).
+const PEERS: bool = cfg!(feature = "bench-peers");
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Rms,
@@ -127,6 +146,8 @@ impl Kind {
 
 struct Row {
     naive_ns: Option<f64>,
+    /// candle's time per call on the same inputs and thread count (`bench-peers` only).
+    peer_ns: Option<f64>,
     kernel: &'static str,
     dtype: &'static str,
     rows: usize,
@@ -176,6 +197,7 @@ fn bench<T: Element>(
     isa: Isa,
     par: Parallelism,
     with_naive: bool,
+    with_peer: bool,
 ) -> Row {
     let n = rows * width;
     let norm = match kind {
@@ -226,8 +248,24 @@ fn bench<T: Element>(
     });
     let bytes = (2 * n * T::BYTES) as f64;
     let threads = par.blocks(rows, width * T::BYTES);
+    let peer_ns = if with_peer {
+        peer_time(
+            o,
+            kind,
+            T::NAME,
+            &x[..],
+            rows,
+            width,
+            &gamma[..],
+            &beta[..],
+            threads,
+        )
+    } else {
+        None
+    };
     Row {
         naive_ns,
+        peer_ns,
         kernel: kind.name(),
         dtype: T::NAME,
         rows,
@@ -240,20 +278,75 @@ fn bench<T: Element>(
     }
 }
 
+/// candle's time per call on the same values, on one thread (a one-thread rayon pool: candle
+/// spreads rows with rayon) or on the whole global pool. `None` without `bench-peers`.
+#[allow(clippy::too_many_arguments)]
+fn peer_time<T: Element>(
+    o: &Opts,
+    kind: Kind,
+    dtype: &str,
+    x: &[T],
+    rows: usize,
+    width: usize,
+    gamma: &[T],
+    beta: &[T],
+    threads: usize,
+) -> Option<f64> {
+    #[cfg(feature = "bench-peers")]
+    {
+        let f = |v: &[T]| v.iter().map(|e| e.to_f32()).collect::<Vec<f32>>();
+        let (eps, b) = match kind {
+            Kind::Rms => (1e-6, None),
+            Kind::Layer => (1e-5, Some(f(beta))),
+        };
+        let c = peer_candle::Candle::new(dtype, &f(x), rows, width, &f(gamma), b.as_deref(), eps);
+        let time = || time_pair(o.quick, || drop(black_box(c.run())), || {}).0;
+        Some(if threads == 1 {
+            one_thread_pool().install(time)
+        } else {
+            time()
+        })
+    }
+    #[cfg(not(feature = "bench-peers"))]
+    {
+        let _ = (o, kind, dtype, x, rows, width, gamma, beta, threads);
+        None
+    }
+}
+
+#[cfg(feature = "bench-peers")]
+fn one_thread_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("one-thread pool")
+    })
+}
+
 fn print(o: &Opts, r: &Row) {
     let ratio = r.gbps / r.copy_gbps;
     let speedup = r.naive_ns.map(|n| n / r.ns);
+    let vs_peer = r.peer_ns.map(|n| n / r.ns);
     if o.json {
-        let sp = speedup.map_or(String::new(), |s| {
-            format!(",\"speedup\":{s:.2},\"peer\":\"naive\"")
-        });
+        // `peer`/`speedup`: candle when measured, else the naive loop.
+        let sp = match (vs_peer, speedup) {
+            (Some(p), naive) => format!(
+                ",\"peer\":\"candle\",\"peer_ns_per_call\":{:.1},\"speedup\":{p:.2}{}",
+                r.peer_ns.unwrap_or(0.0),
+                naive.map_or(String::new(), |s| format!(",\"naive_speedup\":{s:.2}"))
+            ),
+            (None, Some(s)) => format!(",\"peer\":\"naive\",\"speedup\":{s:.2}"),
+            (None, None) => String::new(),
+        };
         println!(
             "{{\"kernel\":\"{}\",\"dtype\":\"{}\",\"rows\":{},\"width\":{},\"isa\":\"{}\",\"threads\":{},\"ns_per_call\":{:.1},\"gbps\":{:.3},\"copy_ratio\":{:.4}{}}}",
             r.kernel, r.dtype, r.rows, r.width, r.isa, r.threads, r.ns, r.gbps, ratio, sp
         );
     } else {
         println!(
-            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9.2} {:>9.2} {:>6.2} {:>8}",
+            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9.2} {:>9.2} {:>6.2} {:>8}{}",
             r.kernel,
             r.dtype,
             format!("{}x{}", r.rows, r.width),
@@ -264,6 +357,14 @@ fn print(o: &Opts, r: &Row) {
             r.copy_gbps,
             ratio,
             speedup.map_or(String::new(), |s| format!("{s:.1}x")),
+            if PEERS {
+                format!(
+                    " {:>9}",
+                    vs_peer.map_or(String::new(), |s| format!("{s:.1}x"))
+                )
+            } else {
+                String::new()
+            },
         );
     }
 }
@@ -299,11 +400,16 @@ fn table(o: &Opts) {
         println!(
             "simdnorm normbench: detected {best}, {} rayon threads; GB/s = bytes of x read + y written; \
              ratio = GB/s / copy GB/s (same bytes, same buffers, same run); vs naive = speed-up over a \
-             scalar loop",
-            rayon::current_num_threads()
+             scalar loop{}",
+            rayon::current_num_threads(),
+            if PEERS {
+                "; vs candle = speed-up over candle-nn's CPU op, same inputs, same threads"
+            } else {
+                ""
+            }
         );
         println!(
-            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9} {:>9} {:>6} {:>8}",
+            "{:<10} {:<4} {:>11} {:<6} {:>3} {:>12} {:>9} {:>9} {:>6} {:>8}{}",
             "kernel",
             "type",
             "rows x width",
@@ -313,7 +419,8 @@ fn table(o: &Opts) {
             "GB/s",
             "copy GB/s",
             "ratio",
-            "vs naive"
+            "vs naive",
+            if PEERS { " vs candle" } else { "" }
         );
     }
     let shapes: &[(usize, usize)] = if o.quick { &QUICK_SHAPES } else { &SHAPES };
@@ -339,12 +446,32 @@ fn shape<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isas: &[Is
         if isa == Isa::Scalar && skip_scalar && isa != best {
             continue;
         }
-        let r = bench(o, &mut b, kind, rows, width, isa, Parallelism::None, k == 0);
+        let r = bench(
+            o,
+            &mut b,
+            kind,
+            rows,
+            width,
+            isa,
+            Parallelism::None,
+            k == 0,
+            k == 0,
+        );
         print(o, &r);
     }
     // (Skipped where the default keeps the batch on one thread: it is the first row again.)
     if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * T::BYTES) > 1 {
-        let r = bench(o, &mut b, kind, rows, width, best, Parallelism::Auto, false);
+        let r = bench(
+            o,
+            &mut b,
+            kind,
+            rows,
+            width,
+            best,
+            Parallelism::Auto,
+            false,
+            true,
+        );
         print(o, &r);
     }
 }
@@ -536,9 +663,157 @@ fn report(
     }
 }
 
+/// Row widths of the chart: 32 to 16384 f32 elements.
+const CHART_WIDTHS: [usize; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+/// Elements per batch in the chart: 256 KiB of f32 in, 256 KiB out (in L2 on most CPUs), so
+/// the chart shows the kernels' speed rather than the memory's.
+const CHART_ELEMS: usize = 1 << 16;
+
+/// One line of the chart: a name and GB/s per width of [`CHART_WIDTHS`].
+struct Series {
+    name: String,
+    gbps: Vec<f64>,
+}
+
+/// Measures GB/s against row width (f32, one thread, every path, the copy, and candle with
+/// `bench-peers`), prints the figures, and draws them into an SVG file: one panel per kernel.
+fn chart(o: &Opts, path: &str) {
+    let isas = Isa::available();
+    let mut panels = Vec::new();
+    println!("GB/s by row width, f32, 1 thread, {CHART_ELEMS} elements a batch; written to {path}");
+    for kind in [Kind::Rms, Kind::Layer] {
+        let mut lines: Vec<Series> = isas
+            .iter()
+            .map(|i| Series {
+                name: format!("simdnorm {i}"),
+                gbps: Vec::new(),
+            })
+            .collect();
+        let mut copy = Series {
+            name: "copy".into(),
+            gbps: Vec::new(),
+        };
+        let mut peer = Series {
+            name: "candle".into(),
+            gbps: Vec::new(),
+        };
+        for &width in &CHART_WIDTHS {
+            let rows = (CHART_ELEMS / width).max(1);
+            let mut b = Bufs::<f32>::new(rows, width);
+            let mut copies = Vec::new();
+            for (k, &isa) in isas.iter().enumerate() {
+                let r = bench(
+                    o,
+                    &mut b,
+                    kind,
+                    rows,
+                    width,
+                    isa,
+                    Parallelism::None,
+                    false,
+                    k == 0,
+                );
+                lines[k].gbps.push(r.gbps);
+                copies.push(r.copy_gbps);
+                if let Some(p) = r.peer_ns {
+                    peer.gbps.push(r.gbps * r.ns / p);
+                }
+            }
+            copy.gbps.push(median(&mut copies));
+        }
+        print!("{:<10} {:<16}", kind.name(), "width");
+        CHART_WIDTHS.iter().for_each(|w| print!(" {w:>7}"));
+        println!();
+        lines.push(copy);
+        if !peer.gbps.is_empty() {
+            lines.push(peer);
+        }
+        for l in &lines {
+            print!("{:<10} {:<16}", "", l.name);
+            l.gbps.iter().for_each(|g| print!(" {g:>7.1}"));
+            println!();
+        }
+        panels.push((kind, lines));
+    }
+    if let Err(e) = draw(path, &panels) {
+        eprintln!("normbench: could not write {path}: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn draw(path: &str, panels: &[(Kind, Vec<Series>)]) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (1200, 460)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let cpu = cpu_name();
+    let root = root.titled(
+        &format!("simdnorm f32 throughput, 1 thread ({cpu}; normbench --svg)"),
+        ("sans-serif", 20),
+    )?;
+    let areas = root.split_evenly((1, panels.len()));
+    let colors = [RED, BLUE, GREEN, MAGENTA, CYAN];
+    for (area, (kind, lines)) in areas.iter().zip(panels) {
+        let top = lines
+            .iter()
+            .flat_map(|l| l.gbps.iter().copied())
+            .fold(0.0, f64::max)
+            * 1.1;
+        let mut c = ChartBuilder::on(area)
+            .caption(kind.name(), ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(
+                (CHART_WIDTHS[0] as f64..*CHART_WIDTHS.last().unwrap() as f64).log_scale(),
+                0.0..top,
+            )?;
+        c.configure_mesh()
+            .x_desc("row width (f32 elements)")
+            .y_desc("GB/s (x read + y written)")
+            .x_label_formatter(&|w| format!("{}", w.round() as usize))
+            .draw()?;
+        for (k, l) in lines.iter().enumerate() {
+            let color = if l.name == "copy" {
+                BLACK
+            } else {
+                colors[k % colors.len()]
+            };
+            let pts = CHART_WIDTHS
+                .iter()
+                .map(|&w| w as f64)
+                .zip(l.gbps.iter().copied());
+            c.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                .label(l.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The CPU's model name (Linux), for the chart's title.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
 fn main() {
     let o = parse();
-    if o.threshold {
+    if let Some(path) = &o.svg {
+        chart(&o, path);
+    } else if o.threshold {
         threshold(&o);
     } else {
         table(&o);

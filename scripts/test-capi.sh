@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/gen-header.sh --verify
-cargo rustc --release --features capi --lib --crate-type staticlib
-cargo rustc --release --features capi --lib --crate-type cdylib
+# One compilation emits both libraries.
+cargo rustc --release --features capi --lib --crate-type staticlib,cdylib
 out=target/capi
 mkdir -p "$out"
 cc=${CC:-gcc}
