@@ -10,6 +10,7 @@ use simdnorm::{Element, Isa, Norm, Parallelism};
 use std::hint::black_box;
 
 #[cfg(feature = "bench-peers")]
+#[path = "peers/candle.rs"]
 mod peer_candle;
 
 const SHAPES: [(usize, usize); 5] = [(1, 4096), (16, 4096), (512, 768), (4096, 128), (2048, 4096)];

@@ -23,7 +23,7 @@ use half::{bf16, f16};
 use simdnorm::{Element, Isa, Norm, Parallelism};
 
 #[cfg(feature = "bench-peers")]
-#[path = "../benches/peer_candle.rs"]
+#[path = "../benches/peers/candle.rs"]
 mod peer_candle;
 
 struct Opts {
