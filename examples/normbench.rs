@@ -12,6 +12,7 @@
 //! cargo run --release --example normbench -- --json       # one JSON object per line
 //! cargo run --release --example normbench -- --quick      # fewer, shorter samples
 //! cargo run --release --example normbench -- --threshold  # where threads start to pay
+//! cargo run --release --example normbench -- --bounds     # what the sweeps alone cost
 //! cargo run --release --example normbench -- --svg docs/throughput.svg   # the chart
 //! cargo run --release --example normbench --features bench-peers   # also candle, per row
 //! ```
@@ -30,6 +31,7 @@ struct Opts {
     json: bool,
     quick: bool,
     threshold: bool,
+    bounds: bool,
     svg: Option<String>,
 }
 
@@ -65,6 +67,7 @@ fn parse() -> Opts {
         json: false,
         quick: false,
         threshold: false,
+        bounds: false,
         svg: None,
     };
     let mut args = std::env::args().skip(1);
@@ -73,6 +76,7 @@ fn parse() -> Opts {
             "--json" => o.json = true,
             "--quick" => o.quick = true,
             "--threshold" => o.threshold = true,
+            "--bounds" => o.bounds = true,
             "--svg" => match args.next() {
                 Some(path) => o.svg = Some(path),
                 None => {
@@ -81,7 +85,9 @@ fn parse() -> Opts {
                 }
             },
             "-h" | "--help" => {
-                println!("usage: normbench [--json] [--quick] [--threshold] [--svg FILE]");
+                println!(
+                    "usage: normbench [--json] [--quick] [--threshold] [--bounds] [--svg FILE]"
+                );
                 std::process::exit(0);
             }
             other => {
@@ -813,10 +819,161 @@ fn main() {
     let o = parse();
     if let Some(path) = &o.svg {
         chart(&o, path);
+    } else if o.bounds {
+        bounds::table(&o);
     } else if o.threshold {
         threshold(&o);
     } else {
         table(&o);
         fused_table(&o);
+    }
+}
+
+/// The floor under each in-cache shape: the memory sweeps a two-sweep norm cannot avoid, timed
+/// alone as the simplest AVX-512 loops (intrinsics, one thread, f32). `read` is the statistics
+/// sweep (a sum of squares over x with four accumulators: one stream in); `rms apply` is
+/// y = x * r * g (two streams in, one out); `ln apply` is y = (x - m) * r * g + b (three in,
+/// one out). `best` = copy time / (read + apply): the copy ratio a norm made of these two
+/// sweeps could reach at most on this machine (`rms both`: read then apply, row by row, as the
+/// kernels run them). x86-64 with AVX-512 only.
+mod bounds {
+    use super::{Opts, fmt_ns, time_pair};
+    use std::hint::black_box;
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx512 {
+        use std::arch::x86_64::*;
+
+        /// Sum of squares of `x` (a multiple of 64 elements).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn sum_sq(x: &[f32]) -> f32 {
+            assert!(x.len().is_multiple_of(64));
+            let mut a = [_mm512_setzero_ps(); 4];
+            for c in x.chunks_exact(64) {
+                for (j, acc) in a.iter_mut().enumerate() {
+                    // SAFETY: 16 elements at j * 16 within the 64-element chunk.
+                    let v = unsafe { _mm512_loadu_ps(c.as_ptr().add(j * 16)) };
+                    *acc = _mm512_fmadd_ps(v, v, *acc);
+                }
+            }
+            _mm512_reduce_add_ps(_mm512_add_ps(
+                _mm512_add_ps(a[0], a[1]),
+                _mm512_add_ps(a[2], a[3]),
+            ))
+        }
+
+        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 16).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn apply(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+            let n = y.len();
+            assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
+            let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
+            let mut i = 0;
+            while i < n {
+                // SAFETY: i + 16 <= n for x, g, y (and b, length-checked below).
+                unsafe {
+                    let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                    let w = _mm512_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
+                        Some(b) => {
+                            assert!(b.len() == n);
+                            let t = _mm512_mul_ps(_mm512_sub_ps(v, m), r);
+                            _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    _mm512_storeu_ps(y.as_mut_ptr().add(i), o);
+                }
+                i += 16;
+            }
+        }
+    }
+
+    pub fn table(o: &Opts) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            return run(o);
+        }
+        let _ = o;
+        println!("normbench --bounds: needs an x86-64 CPU with AVX-512");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn run(o: &Opts) {
+        println!(
+            "the sweeps alone (f32, 1 thread, AVX-512), row by row as the kernels go; \
+             best = copy / (read + apply)"
+        );
+        println!(
+            "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "rows x width",
+            "copy",
+            "read",
+            "rms apply",
+            "ln apply",
+            "rms both",
+            "best rms",
+            "best ln"
+        );
+        for (rows, width) in [
+            (1, 4096),
+            (1, 8192),
+            (16, 4096),
+            (128, 4096),
+            (512, 768),
+            (4096, 128),
+        ] {
+            let n = rows * width;
+            let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 0.001).collect();
+            let g = vec![1.5f32; width];
+            let b = vec![0.5f32; width];
+            let mut y = vec![1.0f32; n];
+            let mut y2 = vec![1.0f32; n];
+            // `read` or `apply` alone over the batch, or both per row (`Some(bias)`: LayerNorm's
+            // apply; `None`: RMSNorm's).
+            let mut sweep = |read: bool, apply: Option<Option<&[f32]>>| {
+                time_pair(
+                    o.quick,
+                    || {
+                        for (xr, yr) in black_box(&x[..])
+                            .chunks_exact(width)
+                            .zip(black_box(&mut y[..]).chunks_exact_mut(width))
+                        {
+                            if read {
+                                // SAFETY: AVX-512F detected in `table`.
+                                black_box(unsafe { avx512::sum_sq(xr) });
+                            }
+                            if let Some(bias) = apply {
+                                // SAFETY: AVX-512F detected in `table`.
+                                unsafe { avx512::apply(xr, &g, bias, yr) }
+                            }
+                        }
+                    },
+                    || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
+                )
+            };
+            let (read, copy) = sweep(true, None);
+            let rms = sweep(false, Some(None)).0;
+            let ln = sweep(false, Some(Some(&b))).0;
+            let rms_both = sweep(true, Some(None)).0;
+            let ln_both = sweep(true, Some(Some(&b))).0;
+            println!(
+                "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                format!("{rows}x{width}"),
+                fmt_ns(copy),
+                fmt_ns(read),
+                fmt_ns(rms),
+                fmt_ns(ln),
+                fmt_ns(rms_both),
+                copy / rms_both,
+                copy / ln_both
+            );
+        }
     }
 }
