@@ -117,9 +117,9 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        if let Some((g, b)) = self.offset_params(gamma, beta) {
+        if let Some((g, b)) = self.f32_params(gamma, beta, rows) {
             let plain = self.weight_offset(0.0);
-            return plain.run_fused(place, rows, width, alpha, Some(&g[..]), b.as_deref(), stats);
+            return plain.run_fused(place, rows, width, alpha, g.as_deref(), b.as_deref(), stats);
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {

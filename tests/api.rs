@@ -538,3 +538,43 @@ fn strided_errors() {
         .contains("stride 3")
     );
 }
+
+fn widened_match<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    let bits = |v: &[T]| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+    for kind in [Kind::Rms, Kind::Layer] {
+        let (rows, width) = (70, 300);
+        let case = Case::<T, W>::random(&mut rng, kind, Style::Plain, rows, width);
+        for isa in Isa::available() {
+            case.check(isa, "widened batch");
+            let batch = case.run(isa, Parallelism::None).0;
+            let n = common::norm(kind, case.eps).isa(isa);
+            for r in 0..rows {
+                let mut y = vec![T::ZERO; width];
+                n.forward(
+                    &case.x[r * width..(r + 1) * width],
+                    1,
+                    width,
+                    case.gamma.as_deref(),
+                    case.beta.as_deref(),
+                    &mut y,
+                )
+                .unwrap();
+                assert_eq!(
+                    bits(&batch[r * width..(r + 1) * width]),
+                    bits(&y),
+                    "{isa} {kind:?} row {r}"
+                );
+            }
+        }
+    }
+}
+
+/// A batch long enough to use f32 copies of 16-bit weights (converted once per call) gives,
+/// bit for bit, what each of its rows gives alone (weights converted in the sweep).
+#[test]
+fn widened_weights_change_nothing() {
+    widened_match::<half::f16, half::f16>(41);
+    widened_match::<half::bf16, half::bf16>(42);
+    widened_match::<f32, half::bf16>(43);
+}
