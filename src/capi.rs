@@ -315,6 +315,49 @@ fn status_of(e: NormError) -> SimdnormStatus {
     }
 }
 
+/// The optional weight, bias (`width` elements of `W`) and statistics (`rows` floats) slices of
+/// a checked call; NULL gives `None`.
+///
+/// # Safety
+/// Each non-NULL pointer is aligned, readable (`gamma`, `beta`) or writable (`mean`, `rstd`)
+/// for its length, overlaps no region written during the call (checked by the callers'
+/// `check`), and is not changed by another thread during the call (the caller's contract).
+/// `W` is f32 or a 16-bit type, valid for every bit pattern.
+unsafe fn param_slices<'a, W: Element>(
+    gamma: *const c_void,
+    beta: *const c_void,
+    width: usize,
+    mean: *mut f32,
+    rstd: *mut f32,
+    rows: usize,
+) -> ParamSlices<'a, W> {
+    let g = (!gamma.is_null()).then(|| {
+        // SAFETY: non-NULL; the contract above, `width` elements of W.
+        unsafe { core::slice::from_raw_parts(gamma.cast(), width) }
+    });
+    let b = (!beta.is_null()).then(|| {
+        // SAFETY: non-NULL; the contract above, `width` elements of W.
+        unsafe { core::slice::from_raw_parts(beta.cast(), width) }
+    });
+    let m = (!mean.is_null()).then(|| {
+        // SAFETY: non-NULL; the contract above, `rows` floats, written.
+        unsafe { core::slice::from_raw_parts_mut(mean, rows) }
+    });
+    let r = (!rstd.is_null()).then(|| {
+        // SAFETY: non-NULL; the contract above, `rows` floats, written.
+        unsafe { core::slice::from_raw_parts_mut(rstd, rows) }
+    });
+    (g, b, m, r)
+}
+
+/// Weight, bias, mean and rstd slices (see [`param_slices`]).
+type ParamSlices<'a, W> = (
+    Option<&'a [W]>,
+    Option<&'a [W]>,
+    Option<&'a mut [f32]>,
+    Option<&'a mut [f32]>,
+);
+
 /// Builds the slices and runs. `c` has passed `check`.
 ///
 /// # Safety
@@ -328,30 +371,9 @@ unsafe fn go<T: Element, W: Element>(c: &Call, inplace: bool) -> SimdnormStatus 
     // overlaps no written region (all checked in `check`); that it is readable (writable) for
     // the extent is the caller's contract; T and W are f32 or the 16-bit types, which are
     // repr(transparent) over u16 and valid for every bit pattern.
-    let gamma = if c.gamma.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `width` elements of W.
-        Some(unsafe { core::slice::from_raw_parts(c.gamma.cast::<W>(), c.width) })
-    };
-    let beta = if c.beta.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `width` elements of W.
-        Some(unsafe { core::slice::from_raw_parts(c.beta.cast::<W>(), c.width) })
-    };
-    let mean = if c.mean.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `rows` floats, written.
-        Some(unsafe { core::slice::from_raw_parts_mut(c.mean, c.rows) })
-    };
-    let rstd = if c.rstd.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `rows` floats, written.
-        Some(unsafe { core::slice::from_raw_parts_mut(c.rstd, c.rows) })
-    };
+    // SAFETY: see above (`check` covers these four pointers too).
+    let (gamma, beta, mean, rstd) =
+        unsafe { param_slices::<W>(c.gamma, c.beta, c.width, c.mean, c.rstd, c.rows) };
     let norm = if c.layer {
         Norm::layer(c.eps)
     } else {
@@ -616,30 +638,9 @@ unsafe fn go_fused<X: Element, O: Element, W: Element>(c: &Fused, inplace: bool)
     // Every slice below: non-NULL (or not made), aligned, its region overlapping no written
     // region (checked in `Fused::check`); readable/writable for its length by the caller's
     // contract; the element types are valid for every bit pattern.
-    let gamma = if c.gamma.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `width` elements of W.
-        Some(unsafe { core::slice::from_raw_parts(c.gamma.cast::<W>(), c.width) })
-    };
-    let beta = if c.beta.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `width` elements of W.
-        Some(unsafe { core::slice::from_raw_parts(c.beta.cast::<W>(), c.width) })
-    };
-    let mean = if c.mean.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `rows` floats, written.
-        Some(unsafe { core::slice::from_raw_parts_mut(c.mean, c.rows) })
-    };
-    let rstd = if c.rstd.is_null() {
-        None
-    } else {
-        // SAFETY: see above; `rows` floats, written.
-        Some(unsafe { core::slice::from_raw_parts_mut(c.rstd, c.rows) })
-    };
+    // SAFETY: see above (`check` covers these four pointers too).
+    let (gamma, beta, mean, rstd) =
+        unsafe { param_slices::<W>(c.gamma, c.beta, c.width, c.mean, c.rstd, c.rows) };
     // SAFETY: see above; `rows * width` elements of X, only read.
     let d = unsafe { core::slice::from_raw_parts(c.d.cast::<X>(), n) };
     let norm = if c.kind == SIMDNORM_LAYER {

@@ -12,7 +12,6 @@
 //! `h`'s type and normalizes exactly the values stored. Rows are contiguous.
 
 use crate::element::Element;
-use crate::kernel::Params;
 use crate::kernel::fused::{Add, AddInPlace, FusedBatch, Placement, PreLn};
 use crate::rows::parallel;
 use crate::{Norm, NormError, Parallelism, Stats};
@@ -125,21 +124,10 @@ impl Norm {
         if rows == 0 {
             return Ok(());
         }
-        let p = Params {
-            kind: self.kind,
-            eps: self.eps,
-            gamma,
-            beta,
-            // Streaming stores for a large `y`, as for a plain norm; the residual stream written
-            // back by Pre-LN always goes through the cache.
-            nt: match self.stores {
-                crate::Stores::Auto => {
-                    rows.saturating_mul(width).saturating_mul(M::OUT_BYTES) >= crate::NT_MIN_BYTES
-                }
-                crate::Stores::Streaming => true,
-                crate::Stores::Cached => false,
-            },
-        };
+        // Streaming stores for a large `y`, as for a plain norm; the residual stream written back
+        // by Pre-LN always goes through the cache.
+        let out_bytes = rows.saturating_mul(width).saturating_mul(M::OUT_BYTES);
+        let p = self.params(gamma, beta, out_bytes);
         let tasks = match self.par {
             Parallelism::None => 1,
             par => par.blocks(rows, width * M::X_BYTES),

@@ -133,6 +133,27 @@ impl Norm {
         Some((g, beta.map(widen_f32)))
     }
 
+    /// The kernel parameters of a validated call writing `out_bytes` bytes of output: streaming
+    /// stores for an output too large to stay in cache (`Stores::Auto`), or as the caller set.
+    pub(crate) fn params<'a, W: Element>(
+        &self,
+        gamma: Option<&'a [W]>,
+        beta: Option<&'a [W]>,
+        out_bytes: usize,
+    ) -> Params<'a, W> {
+        Params {
+            kind: self.kind,
+            eps: self.eps,
+            gamma,
+            beta,
+            nt: match self.stores {
+                Stores::Auto => out_bytes >= crate::rows::NT_MIN_BYTES,
+                Stores::Streaming => true,
+                Stores::Cached => false,
+            },
+        }
+    }
+
     /// The epsilon.
     pub fn eps(&self) -> f32 {
         self.eps
@@ -384,20 +405,11 @@ impl Norm {
         if rows == 0 {
             return Ok(());
         }
-        let p = Params {
-            kind: self.kind,
-            eps: self.eps,
+        let p = self.params(
             gamma,
             beta,
-            nt: match self.stores {
-                Stores::Auto => {
-                    rows.saturating_mul(width).saturating_mul(TO::BYTES)
-                        >= crate::rows::NT_MIN_BYTES
-                }
-                Stores::Streaming => true,
-                Stores::Cached => false,
-            },
-        };
+            rows.saturating_mul(width).saturating_mul(TO::BYTES),
+        );
         let block = Block {
             src: src.map(|(s, _)| s),
             dst,
