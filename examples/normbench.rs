@@ -763,7 +763,7 @@ fn draw(path: &str, panels: &[(Kind, Vec<Series>)]) -> Result<(), Box<dyn std::e
             .iter()
             .flat_map(|l| l.gbps.iter().copied())
             .fold(0.0, f64::max)
-            * 1.1;
+            * 1.45; // headroom above the copy line for the legend
         let mut c = ChartBuilder::on(area)
             .caption(kind.name(), ("sans-serif", 18))
             .margin(12)
@@ -793,7 +793,7 @@ fn draw(path: &str, panels: &[(Kind, Vec<Series>)]) -> Result<(), Box<dyn std::e
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
         }
         c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;
