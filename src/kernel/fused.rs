@@ -92,8 +92,9 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element, const SCRATCH: b
 /// Where a fused call reads and writes: one of the three placements below. Each compiles only
 /// its own row kernel.
 pub(crate) trait Placement: Send + Sized {
-    /// Bytes of one element of the residual stream `x` and of the output.
+    /// Bytes of one element of the residual stream `x`.
     const X_BYTES: usize;
+    /// Bytes of one element of the output.
     const OUT_BYTES: usize;
     /// Splits after `at` elements (a whole number of rows).
     #[cfg(feature = "rayon")]
