@@ -60,21 +60,9 @@ fn group<T: Element>(c: &mut Criterion, kernel: &str) {
         #[cfg(feature = "bench-peers")]
         {
             // candle on one thread, as the simdnorm ids above (it spreads rows with rayon).
-            let f = |v: &[T]| v.iter().map(|e| e.to_f32()).collect::<Vec<f32>>();
-            let (eps, b) = if kernel == "rms_norm" {
-                (1e-6, None)
-            } else {
-                (1e-5, Some(f(&beta)))
-            };
-            let c = peer_candle::Candle::new(
-                T::NAME,
-                &f(&x),
-                rows,
-                width,
-                &f(&gamma),
-                b.as_deref(),
-                eps,
-            );
+            let b = (kernel == "layer_norm").then_some(&beta[..]);
+            let eps = if b.is_some() { 1e-5 } else { 1e-6 };
+            let c = peer_candle::Candle::new(&x, rows, width, &gamma, b, eps);
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
                 .build()

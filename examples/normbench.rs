@@ -255,17 +255,7 @@ fn bench<T: Element>(
     let bytes = (2 * n * T::BYTES) as f64;
     let threads = par.blocks(rows, width * T::BYTES);
     let peer_ns = if with_peer {
-        peer_time(
-            o,
-            kind,
-            T::NAME,
-            &x[..],
-            rows,
-            width,
-            &gamma[..],
-            &beta[..],
-            threads,
-        )
+        peer_time(o, kind, &x[..], rows, width, &gamma[..], &beta[..], threads)
     } else {
         None
     };
@@ -290,7 +280,6 @@ fn bench<T: Element>(
 fn peer_time<T: Element>(
     o: &Opts,
     kind: Kind,
-    dtype: &str,
     x: &[T],
     rows: usize,
     width: usize,
@@ -300,12 +289,11 @@ fn peer_time<T: Element>(
 ) -> Option<f64> {
     #[cfg(feature = "bench-peers")]
     {
-        let f = |v: &[T]| v.iter().map(|e| e.to_f32()).collect::<Vec<f32>>();
         let (eps, b) = match kind {
             Kind::Rms => (1e-6, None),
-            Kind::Layer => (1e-5, Some(f(beta))),
+            Kind::Layer => (1e-5, Some(beta)),
         };
-        let c = peer_candle::Candle::new(dtype, &f(x), rows, width, &f(gamma), b.as_deref(), eps);
+        let c = peer_candle::Candle::new(x, rows, width, gamma, b, eps);
         let time = || time_pair(o.quick, || drop(black_box(c.run())), || {}).0;
         Some(if threads == 1 {
             one_thread_pool().install(time)
@@ -315,7 +303,7 @@ fn peer_time<T: Element>(
     }
     #[cfg(not(feature = "bench-peers"))]
     {
-        let _ = (o, kind, dtype, x, rows, width, gamma, beta, threads);
+        let _ = (o, kind, x, rows, width, gamma, beta, threads);
         None
     }
 }

@@ -3,6 +3,7 @@
 //! `--features bench-peers`; shared by `examples/normbench.rs` and `benches/norms.rs`.
 
 use candle_core::{DType, Device, Tensor};
+use simdnorm::Element;
 
 /// One shape's inputs as candle tensors, built once, outside the timed loop.
 pub struct Candle {
@@ -13,27 +14,26 @@ pub struct Candle {
 }
 
 impl Candle {
-    /// `x` (`rows * width`), `gamma` and `beta` (`width`) hold values exactly representable in
-    /// `dtype` (`"f32"`, `"f16"` or `"bf16"`): the tensors hold the same values as simdnorm's
-    /// inputs. `beta: None` is RMSNorm, `Some` LayerNorm.
-    pub fn new(
-        dtype: &str,
-        x: &[f32],
+    /// `x` (`rows * width`), `gamma` and `beta` (`width`) as candle tensors of `T`'s dtype,
+    /// holding the same values as simdnorm's inputs. `beta: None` is RMSNorm, `Some` LayerNorm.
+    pub fn new<T: Element>(
+        x: &[T],
         rows: usize,
         width: usize,
-        gamma: &[f32],
-        beta: Option<&[f32]>,
+        gamma: &[T],
+        beta: Option<&[T]>,
         eps: f32,
     ) -> Candle {
-        let dt = match dtype {
+        let dt = match T::NAME {
             "f32" => DType::F32,
             "f16" => DType::F16,
-            "bf16" => DType::BF16,
-            other => panic!("candle peer: no dtype {other}"),
+            _ => DType::BF16,
         };
         let cpu = Device::Cpu;
-        let t = |v: &[f32], shape: &[usize]| {
-            Tensor::from_slice(v, shape, &cpu)
+        // Widening to f32 is exact, so the tensors converted back to `dt` hold the same values.
+        let t = |v: &[T], shape: &[usize]| {
+            let v: Vec<f32> = v.iter().map(|e| e.to_f32()).collect();
+            Tensor::from_slice(&v, shape, &cpu)
                 .and_then(|t| t.to_dtype(dt))
                 .expect("candle tensor")
         };
