@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Case, Kind, Rng, STYLES, Style};
+use common::{Case, Kind, Rng, STYLES, Style, param, row};
 use proptest::prelude::*;
 use simdnorm::{Element, Isa};
 
@@ -53,6 +53,43 @@ fn adversarial<T: Element, W: Element>(seed: u64) {
 #[test]
 fn adversarial_rows() {
     for_each_type!(adversarial(2));
+}
+
+fn mixed_batch<T: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in [2048, 4100] {
+                let rows = 40;
+                let mut x = Vec::with_capacity(rows * width);
+                for r in 0..rows {
+                    x.extend(row::<T>(&mut rng, STYLES[r % STYLES.len()], width));
+                }
+                // A row with a NaN between fast rows of the same group.
+                x[7 * width + 5] = T::from_f32(f32::NAN);
+                let gamma = param::<W>(&mut rng, width);
+                let beta = param::<W>(&mut rng, width).filter(|_| kind == Kind::Layer);
+                let case = Case::<T, W> {
+                    kind,
+                    width,
+                    x,
+                    gamma: gamma.or_else(|| beta.is_none().then(|| vec![W::from_f32(1.5); width])),
+                    beta,
+                    eps: 1e-5,
+                };
+                case.check(isa, "mixed batch");
+            }
+        }
+    }
+}
+
+/// Batches of wide rows take the grouped, tiled apply (statistics of a group of rows, then the
+/// apply tile by tile): every row style in one batch, so that rescaled, constant and NaN rows
+/// sit between fast rows of a group; more rows than a group; a width with a partial last tile;
+/// every path and type, in place and out, with statistics.
+#[test]
+fn mixed_styles_in_one_batch() {
+    for_each_type!(mixed_batch(5));
 }
 
 fn random_case<T: Element, W: Element>(seed: u64, width: usize, rows: usize, style: usize) {

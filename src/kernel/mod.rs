@@ -12,6 +12,8 @@ use apply::{Affine, apply, apply_scaled};
 use lanes::Lanes;
 use stats::{sum_sq, welford};
 
+use core::ops::Range;
+
 use crate::element::Element;
 
 /// Which normalization.
@@ -206,6 +208,36 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
     })
 }
 
+/// The fast path's statistics of one row (`None`: the row takes the rescaled path).
+#[inline(always)]
+fn row_plan<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[TI],
+    dst: &[TO],
+    p: &Params<'_, W>,
+) -> Option<RowPlan> {
+    if INPLACE {
+        fast_stats::<L, TO, W>(l, dst, p)
+    } else {
+        fast_stats::<L, TI, W>(l, src, p)
+    }
+}
+
+/// The apply sweep's description of elements `cols` of a row with statistics `plan`.
+#[inline(always)]
+fn affine<'a, W>(p: &Params<'a, W>, plan: &RowPlan, cols: Range<usize>) -> Affine<'a, W> {
+    Affine {
+        layer: p.kind == Kind::Layer,
+        scale: plan.scale,
+        shift: plan.shift,
+        mean: plan.mean,
+        rstd: plan.rstd,
+        post: plan.post,
+        gamma: p.gamma.map(|g| &g[cols.clone()]),
+        beta: p.beta.map(|b| &b[cols]),
+    }
+}
+
 /// Normalizes one row from `src` (type `TI`) into `dst` (type `TO`); when `INPLACE`, `src` is
 /// ignored and the input is `dst` itself. Only the fast path's sweep is compiled twice (with
 /// and without non-temporal stores): the statistics and the rare rescaled sweep once.
@@ -216,29 +248,26 @@ pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INP
     dst: &mut [TO],
     p: &Params<'_, W>,
 ) -> RowStats {
-    let affine = |plan: &RowPlan| Affine {
-        layer: p.kind == Kind::Layer,
-        scale: plan.scale,
-        shift: plan.shift,
-        mean: plan.mean,
-        rstd: plan.rstd,
-        post: plan.post,
-        gamma: p.gamma,
-        beta: p.beta,
-    };
-    let fast = if INPLACE {
-        fast_stats::<L, TO, W>(l, dst, p)
-    } else {
-        fast_stats::<L, TI, W>(l, src, p)
-    };
-    if let Some(plan) = fast {
+    let all = 0..dst.len();
+    if let Some(plan) = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p) {
         if p.nt {
-            apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &affine(&plan));
+            apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &affine(p, &plan, all));
         } else {
-            apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &affine(&plan));
+            apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &affine(p, &plan, all));
         }
         return plan.stats;
     }
+    careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p)
+}
+
+/// A row outside the fast path's range: rescaled statistics and sweep, or all NaN.
+#[inline(always)]
+fn careful_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    p: &Params<'_, W>,
+) -> RowStats {
     let careful = if INPLACE {
         careful_stats::<L, TO, W>(l, dst, p)
     } else {
@@ -246,7 +275,8 @@ pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INP
     };
     match careful {
         Some(plan) => {
-            apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &affine(&plan));
+            let a = affine(p, &plan, 0..dst.len());
+            apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &a);
             plan.stats
         }
         None => {
@@ -268,6 +298,14 @@ pub(crate) struct Layout {
     pub src_stride: usize,
     pub dst_stride: usize,
 }
+
+/// Elements per column tile of the tiled apply (a multiple of every path's vector length).
+const TILE: usize = 1024;
+/// The input (or output) bytes of a group of rows whose statistics are computed before their
+/// tiled apply: the group's rows stay in L2 between the two.
+const GROUP_BYTES: usize = 256 * 1024;
+/// The most rows in a group.
+const MAX_GROUP: usize = 32;
 
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
@@ -305,19 +343,77 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             src_stride,
             dst_stride,
         } = layout;
-        for r in 0..rows {
-            let srow = if INPLACE {
+        let src_row = |r: usize| {
+            if INPLACE {
                 &[][..]
             } else {
                 &src[r * src_stride..r * src_stride + width]
-            };
-            let drow = &mut dst[r * dst_stride..r * dst_stride + width];
-            let st = norm_row::<L, TI, TO, W, INPLACE>(l, srow, drow, p);
+            }
+        };
+        let dst_row = |r: usize| r * dst_stride..r * dst_stride + width;
+        let mut put = |r: usize, st: RowStats| {
             if let Some(m) = mean.as_deref_mut() {
                 m[r] = st.mean;
             }
             if let Some(q) = rstd.as_deref_mut() {
                 q[r] = st.rstd;
+            }
+        };
+        let row_bytes = width * TI::BYTES.max(TO::BYTES);
+        let tiled = !p.nt
+            && width >= 2 * TILE
+            && rows > 1
+            && (p.gamma.is_some() || p.beta.is_some())
+            && row_bytes <= GROUP_BYTES / 2;
+        if !tiled {
+            for r in 0..rows {
+                let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p);
+                put(r, st);
+            }
+        } else {
+            // The statistics of a group of rows, then their apply sweeps tile by tile: each
+            // tile of the weight and bias is read from L1 by every row of the group.
+            let group = (GROUP_BYTES / row_bytes).min(MAX_GROUP);
+            let mut r0 = 0;
+            while r0 < rows {
+                let g = group.min(rows - r0);
+                let mut plans = [None; MAX_GROUP];
+                for (k, plan) in plans.iter_mut().enumerate().take(g) {
+                    let r = r0 + k;
+                    *plan = row_plan::<L, TI, TO, W, INPLACE>(l, src_row(r), &dst[dst_row(r)], p);
+                }
+                let mut c0 = 0;
+                while c0 < width {
+                    let cols = c0..(c0 + TILE).min(width);
+                    for (k, plan) in plans.iter().enumerate().take(g) {
+                        if let Some(plan) = plan {
+                            let r = r0 + k;
+                            let s = if INPLACE {
+                                &[][..]
+                            } else {
+                                &src_row(r)[cols.clone()]
+                            };
+                            let d = &mut dst[dst_row(r)][cols.clone()];
+                            let a = affine(p, plan, cols.clone());
+                            apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
+                        }
+                    }
+                    c0 = cols.end;
+                }
+                for (k, plan) in plans.iter().enumerate().take(g) {
+                    let r = r0 + k;
+                    let st = match plan {
+                        Some(plan) => plan.stats,
+                        None => careful_row::<L, TI, TO, W, INPLACE>(
+                            l,
+                            src_row(r),
+                            &mut dst[dst_row(r)],
+                            p,
+                        ),
+                    };
+                    put(r, st);
+                }
+                r0 += g;
             }
         }
         if p.nt {

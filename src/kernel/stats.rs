@@ -32,6 +32,17 @@ const RECIP: [f32; BLOCK_STEPS] = [
     1.0 / 8.0,
 ];
 
+/// `1 / k` for every count a block's accumulators can reach (at most `MAX_ACC * BLOCK_STEPS`).
+const INV: [f32; MAX_ACC * BLOCK_STEPS + 1] = {
+    let mut t = [0.0f32; MAX_ACC * BLOCK_STEPS + 1];
+    let mut k = 1;
+    while k < t.len() {
+        t[k] = 1.0 / k as f32;
+        k += 1;
+    }
+    t
+};
+
 /// A partial Welford state: `count` values with mean `mean` and sum of squared deviations `m2`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Welford {
@@ -89,6 +100,31 @@ fn shifted<L: Lanes, T: Element, const SCALED: bool>(
     s.sub_f32s(v, shift)
 }
 
+/// Chan's merge of two per-lane states `(mean, m2, count)` with the same count in every lane
+/// (an empty second state leaves the first as it is).
+#[inline(always)]
+fn chan<L: Lanes>(
+    l: L,
+    (ma, qa, ca): (F<L>, F<L>, f32),
+    (mb, qb, cb): (F<L>, F<L>, f32),
+) -> (F<L>, F<L>, f32) {
+    if cb == 0.0 {
+        return (ma, qa, ca);
+    }
+    let s = l.simd();
+    let total = ca + cb;
+    // The counts are small whole numbers: 1 / total from a table, not a division.
+    let inv = INV[total as usize];
+    let d = s.sub_f32s(mb, ma);
+    let m = l.fma(d, s.splat_f32s(cb * inv), ma);
+    let q = l.fma(
+        s.mul_f32s(d, d),
+        s.splat_f32s(ca * cb * inv),
+        s.add_f32s(qa, qb),
+    );
+    (m, q, total)
+}
+
 /// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
 /// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
 /// accumulators and lanes are then merged with Chan's formula.
@@ -107,47 +143,48 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
     let zero = s.splat_f32s(0.0);
     let mut mean = [zero; MAX_ACC];
     let mut m2 = [zero; MAX_ACC];
-    let mut i = 0;
-    for &recip in &RECIP[..steps] {
+    // Exact chunks, so that no load below needs a bounds check.
+    let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
+    for (grp, &recip) in groups.chunks_exact(n * acc).zip(&RECIP) {
         let rk = s.splat_f32s(recip);
         for j in 0..acc {
-            let v = shifted::<L, T, SCALED>(l, &x[i + j * n..], scale_v, shift_v);
+            let v = shifted::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v, shift_v);
             let d = s.sub_f32s(v, mean[j]);
             mean[j] = l.fma(d, rk, mean[j]);
             m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
         }
-        i += n * acc;
     }
     if extra > 0 {
         let rk = s.splat_f32s(RECIP[steps]);
-        for j in 0..extra {
-            let v = shifted::<L, T, SCALED>(l, &x[i + j * n..], scale_v, shift_v);
-            let d = s.sub_f32s(v, mean[j]);
-            mean[j] = l.fma(d, rk, mean[j]);
-            m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
+        for ((v, mj), qj) in rest.chunks_exact(n).zip(&mut mean).zip(&mut m2) {
+            let v = shifted::<L, T, SCALED>(l, v, scale_v, shift_v);
+            let d = s.sub_f32s(v, *mj);
+            *mj = l.fma(d, rk, *mj);
+            *qj = l.fma(d, s.sub_f32s(v, *mj), *qj);
         }
     }
 
-    // Chan-merge the accumulators, all lanes at once (every lane of one accumulator has the
-    // same count).
-    let count_of = |j: usize| (steps + usize::from(j < extra)) as f32; // scalar, once per block
-    let mut c = count_of(0);
-    let (mut mv, mut qv) = (mean[0], m2[0]);
-    for j in 1..acc {
-        let cb = count_of(j);
-        if cb == 0.0 {
-            break;
-        }
-        let total = c + cb;
-        let d = s.sub_f32s(mean[j], mv);
-        mv = l.fma(d, s.splat_f32s(cb / total), mv);
-        qv = l.fma(
-            s.mul_f32s(d, d),
-            s.splat_f32s(c * cb / total),
-            s.add_f32s(qv, m2[j]),
-        );
-        c = total;
+    // Chan-merge the accumulators pairwise (a tree of depth log2(ACC), not a chain), all
+    // lanes at once: every lane of one accumulator has the same count, and the counts do not
+    // increase with the index, so a pair with an empty second half is left as it is.
+    let mut cnt = [0.0f32; MAX_ACC];
+    for (j, c) in cnt.iter_mut().enumerate().take(acc) {
+        *c = (steps + usize::from(j < extra)) as f32; // scalar, once per block
     }
+    let mut width = acc;
+    while width > 1 {
+        let half = width / 2;
+        for j in 0..half {
+            let b = j + half;
+            (mean[j], m2[j], cnt[j]) = chan(l, (mean[j], m2[j], cnt[j]), (mean[b], m2[b], cnt[b]));
+        }
+        if width % 2 == 1 {
+            let b = width - 1;
+            (mean[0], m2[0], cnt[0]) = chan(l, (mean[0], m2[0], cnt[0]), (mean[b], m2[b], cnt[b]));
+        }
+        width = half;
+    }
+    let (c, mv, qv) = (cnt[0], mean[0], m2[0]);
     if c == 0.0 {
         return Welford::EMPTY;
     }
@@ -233,15 +270,15 @@ fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
     let acc = L::WELFORD_ACC;
     let zero = s.splat_f32s(0.0);
     let mut sums = [zero; MAX_ACC];
-    let mut i = 0;
-    for _ in 0..steps {
+    // Exact chunks, so that no load below needs a bounds check.
+    let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
+    for grp in groups.chunks_exact(n * acc) {
         for (j, sum) in sums.iter_mut().enumerate().take(acc) {
-            *sum = square_add::<L, T, SCALED>(l, *sum, &x[i + j * n..], scale_v);
+            *sum = square_add::<L, T, SCALED>(l, *sum, &grp[j * n..j * n + n], scale_v);
         }
-        i += n * acc;
     }
-    for (j, sum) in sums.iter_mut().enumerate().take(extra) {
-        *sum = square_add::<L, T, SCALED>(l, *sum, &x[i + j * n..], scale_v);
+    for (v, sum) in rest.chunks_exact(n).zip(sums.iter_mut()) {
+        *sum = square_add::<L, T, SCALED>(l, *sum, v, scale_v);
     }
     if !tail.is_empty() {
         // Zero padding adds nothing to a sum of squares.
