@@ -823,7 +823,8 @@ fn main() {
 /// y = x * r * g (two streams in, one out); `ln apply` is y = (x - m) * r * g + b (three in,
 /// one out). `best` = copy time / (read + apply): the copy ratio a norm made of these two
 /// sweeps could reach at most on this machine (`rms both`: read then apply, row by row, as the
-/// kernels run them). x86-64 with AVX-512 only.
+/// kernels run them). A second table does the same for f16 and bf16 activations (conversions
+/// in registers, f32 weights). x86-64 with AVX-512 only.
 mod bounds {
     use super::{Opts, fmt_ns, time_pair};
     use std::hint::black_box;
@@ -879,6 +880,129 @@ mod bounds {
                     _mm512_storeu_ps(y.as_mut_ptr().add(i), o);
                 }
                 i += 16;
+            }
+        }
+    }
+
+    /// The 16-bit forms of the same sweeps: `F` = 0 for f16 (`vcvtph2ps`/`vcvtps2ph`), 1 for
+    /// bf16 with integer round-to-nearest-even, 2 for bf16 with AVX512-BF16's `vcvtneps2bf16`
+    /// (one instruction; it flushes subnormal results, which the kernels may not, so this is a
+    /// floor, not a kernel). Weight and bias are f32 (what the kernels widen them to for long
+    /// batches).
+    #[cfg(target_arch = "x86_64")]
+    pub mod avx512_16 {
+        use std::arch::x86_64::*;
+
+        #[inline(always)]
+        unsafe fn widen<const F: u8>(p: *const u16) -> __m512 {
+            // SAFETY: the caller's: 16 readable elements at p; AVX-512F/BW enabled.
+            unsafe {
+                let h = _mm256_loadu_si256(p.cast());
+                if F == 0 {
+                    _mm512_cvtph_ps(h)
+                } else {
+                    _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+                }
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn narrow<const F: u8>(p: *mut u16, v: __m512) {
+            // SAFETY: the caller's: 16 writable elements at p; the features of F enabled.
+            unsafe {
+                let h: __m256i = match F {
+                    0 => _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v),
+                    1 => {
+                        let b = _mm512_castps_si512(v);
+                        let odd =
+                            _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
+                        let r =
+                            _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+                        _mm512_cvtepi32_epi16(_mm512_srli_epi32::<16>(r))
+                    }
+                    _ => std::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v)),
+                };
+                _mm256_storeu_si256(p.cast(), h)
+            }
+        }
+
+        /// Both sweeps of one row (`b`: LayerNorm's apply; none: RMSNorm's), `F` 0 or 1.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F/BW and F16C.
+        #[target_feature(enable = "avx512f,avx512bw,f16c")]
+        pub unsafe fn both<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            // SAFETY: the caller's.
+            unsafe {
+                std::hint::black_box(sum_sq::<F>(x));
+                apply::<F>(x, g, b, y)
+            }
+        }
+
+        /// As [`both`] with AVX512-BF16's narrowing (`F` = 2).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F/BW and AVX512-BF16.
+        #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+        pub unsafe fn both_bf16(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            // SAFETY: the caller's.
+            unsafe {
+                std::hint::black_box(sum_sq::<2>(x));
+                apply::<2>(x, g, b, y)
+            }
+        }
+
+        /// Sum of squares of 16-bit `x` (a multiple of 64 elements).
+        ///
+        /// # Safety
+        /// Called only from [`both`] or [`both_bf16`] (their features).
+        #[inline(always)]
+        unsafe fn sum_sq<const F: u8>(x: &[u16]) -> f32 {
+            assert!(x.len().is_multiple_of(64));
+            // SAFETY: the caller's features; every load is 16 elements at j * 16 within a
+            // 64-element chunk.
+            unsafe {
+                let mut a = [_mm512_setzero_ps(); 4];
+                for c in x.chunks_exact(64) {
+                    for (j, acc) in a.iter_mut().enumerate() {
+                        let v = widen::<F>(c.as_ptr().add(j * 16));
+                        *acc = _mm512_fmadd_ps(v, v, *acc);
+                    }
+                }
+                _mm512_reduce_add_ps(_mm512_add_ps(
+                    _mm512_add_ps(a[0], a[1]),
+                    _mm512_add_ps(a[2], a[3]),
+                ))
+            }
+        }
+
+        /// The apply sweep of `avx512::apply` with 16-bit `x` and `y` (multiples of 16).
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn apply<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            let n = y.len();
+            assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            // SAFETY: the caller's features; i + 16 <= n for x, g, y and b (length-checked
+            // above).
+            unsafe {
+                let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
+                let mut i = 0;
+                while i < n {
+                    let v = widen::<F>(x.as_ptr().add(i));
+                    let w = _mm512_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
+                        Some(b) => {
+                            let t = _mm512_mul_ps(_mm512_sub_ps(v, m), r);
+                            _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    narrow::<F>(y.as_mut_ptr().add(i), o);
+                    i += 16;
+                }
             }
         }
     }
@@ -962,6 +1086,86 @@ mod bounds {
                 copy / rms_both,
                 copy / ln_both
             );
+        }
+        run16(o);
+    }
+
+    /// The same floors for 16-bit activations: statistics then apply, row by row, against a
+    /// copy of the same 16-bit bytes.
+    #[cfg(target_arch = "x86_64")]
+    fn run16(o: &Opts) {
+        use half::{bf16, f16};
+        let bf16_insn = std::is_x86_feature_detected!("avx512bf16");
+        let f16c = std::is_x86_feature_detected!("f16c");
+        println!();
+        println!(
+            "16-bit activations (f32 weights; bf16 stores {}): both sweeps row by row; \
+             best = copy / both",
+            if bf16_insn {
+                "by vcvtneps2bf16, AVX512-BF16"
+            } else {
+                "by integer rounding (no AVX512-BF16 here)"
+            }
+        );
+        println!(
+            "{:>5} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "type", "rows x width", "copy", "rms both", "ln both", "best rms", "best ln"
+        );
+        for (name, f) in [("f16", 0u8), ("bf16", if bf16_insn { 2 } else { 1 })] {
+            if f == 0 && !f16c {
+                continue;
+            }
+            for (rows, width) in [(1, 4096), (16, 4096), (128, 4096), (512, 768), (4096, 128)] {
+                let n = rows * width;
+                let x: Vec<u16> = (0..n)
+                    .map(|i| {
+                        let v = (i % 1000) as f32 * 0.001;
+                        if f == 0 {
+                            f16::from_f32(v).to_bits()
+                        } else {
+                            bf16::from_f32(v).to_bits()
+                        }
+                    })
+                    .collect();
+                let g = vec![1.5f32; width];
+                let b = vec![0.5f32; width];
+                let mut y = vec![0u16; n];
+                let mut y2 = vec![0u16; n];
+                let mut both = |bias: Option<&[f32]>| {
+                    time_pair(
+                        o.quick,
+                        || {
+                            for (xr, yr) in black_box(&x[..])
+                                .chunks_exact(width)
+                                .zip(black_box(&mut y[..]).chunks_exact_mut(width))
+                            {
+                                // SAFETY: AVX-512F/BW detected in `table`, F16C checked above,
+                                // AVX512-BF16 detected when `f` is 2.
+                                unsafe {
+                                    match f {
+                                        0 => avx512_16::both::<0>(xr, &g, bias, yr),
+                                        1 => avx512_16::both::<1>(xr, &g, bias, yr),
+                                        _ => avx512_16::both_bf16(xr, &g, bias, yr),
+                                    }
+                                }
+                            }
+                        },
+                        || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
+                    )
+                };
+                let (rms, copy) = both(None);
+                let ln = both(Some(&b)).0;
+                println!(
+                    "{:>5} {:>11} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                    name,
+                    format!("{rows}x{width}"),
+                    fmt_ns(copy),
+                    fmt_ns(rms),
+                    fmt_ns(ln),
+                    copy / rms,
+                    copy / ln
+                );
+            }
         }
     }
 }
