@@ -1007,6 +1007,31 @@ mod bounds {
         }
     }
 
+    /// Times `f` on every row of `x` (writing the same row of `y`) against a copy of `x` into
+    /// `y2`, as `time_pair` does.
+    #[cfg(target_arch = "x86_64")]
+    fn per_row<T: Copy>(
+        o: &Opts,
+        x: &[T],
+        y: &mut [T],
+        y2: &mut [T],
+        width: usize,
+        mut f: impl FnMut(&[T], &mut [T]),
+    ) -> (f64, f64) {
+        time_pair(
+            o.quick,
+            || {
+                for (xr, yr) in black_box(x)
+                    .chunks_exact(width)
+                    .zip(black_box(&mut *y).chunks_exact_mut(width))
+                {
+                    f(xr, yr)
+                }
+            },
+            || black_box(&mut *y2).copy_from_slice(black_box(x)),
+        )
+    }
+
     pub fn table(o: &Opts) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {
@@ -1050,25 +1075,16 @@ mod bounds {
             // `read` or `apply` alone over the batch, or both per row (`Some(bias)`: LayerNorm's
             // apply; `None`: RMSNorm's).
             let mut sweep = |read: bool, apply: Option<Option<&[f32]>>| {
-                time_pair(
-                    o.quick,
-                    || {
-                        for (xr, yr) in black_box(&x[..])
-                            .chunks_exact(width)
-                            .zip(black_box(&mut y[..]).chunks_exact_mut(width))
-                        {
-                            if read {
-                                // SAFETY: AVX-512F detected in `table`.
-                                black_box(unsafe { avx512::sum_sq(xr) });
-                            }
-                            if let Some(bias) = apply {
-                                // SAFETY: AVX-512F detected in `table`.
-                                unsafe { avx512::apply(xr, &g, bias, yr) }
-                            }
-                        }
-                    },
-                    || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
-                )
+                per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
+                    if read {
+                        // SAFETY: AVX-512F detected in `table`.
+                        black_box(unsafe { avx512::sum_sq(xr) });
+                    }
+                    if let Some(bias) = apply {
+                        // SAFETY: AVX-512F detected in `table`.
+                        unsafe { avx512::apply(xr, &g, bias, yr) }
+                    }
+                })
             };
             let (read, copy) = sweep(true, None);
             let rms = sweep(false, Some(None)).0;
@@ -1132,26 +1148,17 @@ mod bounds {
                 let mut y = vec![0u16; n];
                 let mut y2 = vec![0u16; n];
                 let mut both = |bias: Option<&[f32]>| {
-                    time_pair(
-                        o.quick,
-                        || {
-                            for (xr, yr) in black_box(&x[..])
-                                .chunks_exact(width)
-                                .zip(black_box(&mut y[..]).chunks_exact_mut(width))
-                            {
-                                // SAFETY: AVX-512F/BW detected in `table`, F16C checked above,
-                                // AVX512-BF16 detected when `f` is 2.
-                                unsafe {
-                                    match f {
-                                        0 => avx512_16::both::<0>(xr, &g, bias, yr),
-                                        1 => avx512_16::both::<1>(xr, &g, bias, yr),
-                                        _ => avx512_16::both_bf16(xr, &g, bias, yr),
-                                    }
-                                }
+                    per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
+                        // SAFETY: AVX-512F/BW detected in `table`, F16C checked above,
+                        // AVX512-BF16 detected when `f` is 2.
+                        unsafe {
+                            match f {
+                                0 => avx512_16::both::<0>(xr, &g, bias, yr),
+                                1 => avx512_16::both::<1>(xr, &g, bias, yr),
+                                _ => avx512_16::both_bf16(xr, &g, bias, yr),
                             }
-                        },
-                        || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
-                    )
+                        }
+                    })
                 };
                 let (rms, copy) = both(None);
                 let ln = both(Some(&b)).0;
