@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Rust test suites that reach every kernel path (forced ISAs, strided and misaligned
+# Runs the unit tests and the integration suite (every kernel path: forced ISAs, strided and misaligned
 # slices, the rescaled path, the fused kernels) under AddressSanitizer. Needs the nightly
 # toolchain (-Zsanitizer); skips (exit 0, with a message) when none is installed.
 set -euo pipefail
@@ -13,4 +13,4 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
   cargo +nightly test -j"${CARGO_BUILD_JOBS:-2}" --target "$host" --target-dir target/asan \
-  --lib --test kernels --test rules --test api --test fused
+  --lib --test suite

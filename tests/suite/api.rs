@@ -1,8 +1,7 @@
 //! The public API's contract: every error variant, no partial writes, threads, ISA selection.
 
-mod common;
-
-use common::{Case, Kind, Rng, Style};
+use crate::common;
+use crate::common::{Case, Kind, Rng, Style};
 use simdnorm::{
     Isa, Norm, NormError, Parallelism, Stats, force_isa, isa, layer_norm, layer_norm_inplace,
     layer_norm_rows, layer_norm_rows_inplace, rms_norm, rms_norm_inplace, rms_norm_rows,
@@ -356,14 +355,14 @@ fn env_var_forces_isa() {
     for i in Isa::available() {
         cases.push((i.name(), i.name(), false));
     }
+    // This test's name as libtest knows it (the module path without the crate's name).
+    let name = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::env_var_forces_isa"),
+        None => "env_var_forces_isa".to_string(),
+    };
     for (set, want, reports) in cases {
         let out = std::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "env_var_forces_isa",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", &name, "--nocapture", "--test-threads=1"])
             .env("SIMDNORM_ISA", set)
             .env("SIMDNORM_TEST_EXPECT_ISA", want)
             .output()

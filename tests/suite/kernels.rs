@@ -1,9 +1,8 @@
 //! Every kernel x every element type x every path this CPU has, against the f64 reference,
 //! under the numerics contract's bound.
 
-mod common;
-
-use common::{Case, Kind, Rng, STYLES, Style, param, row};
+use crate::common;
+use crate::common::{Case, Kind, Rng, STYLES, Style, param, row};
 use proptest::prelude::*;
 use simdnorm::{Element, Isa};
 

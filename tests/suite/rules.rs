@@ -1,9 +1,8 @@
 //! The documented rules: NaN/Inf rows, constant and zero rows, large means (and that a naive
 //! kernel fails them, so the check can fail).
 
-mod common;
-
-use common::{Case, Kind, Rng, Style};
+use crate::common;
+use crate::common::{Case, Kind, Rng, Style};
 use simdnorm::reference::{self, check_row};
 use simdnorm::{Isa, Norm, Stats};
 

@@ -1,10 +1,9 @@
 //! The fused residual kernels against the composition of reference steps, on every path and
 //! type combination; DeepNorm's constants against the paper's formulas (NORMS.md).
 
-mod common;
-
+use crate::common;
+use crate::common::{Kind, Rng, Style};
 use approx::assert_relative_eq;
-use common::{Kind, Rng, Style};
 use simdnorm::reference::check_row;
 use simdnorm::{Element, Isa, Norm, NormError, Parallelism, Stats, deepnorm};
 
