@@ -22,10 +22,18 @@ for t in rms layer api; do
   mkdir -p "$work/$t"
   cp corpus/$t/* "$work/$t/"
   echo "== fuzz $t for ${secs} s"
+  ok=1
   cargo +nightly fuzz run "$t" "$work/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 \
-    -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|ERROR|panicked|SUMMARY" || true
-  # cargo fuzz exits non-zero on a finding; the pipeline above hides it, so check artifacts.
-  if ls artifacts/"$t"/crash-* artifacts/"$t"/leak-* artifacts/"$t"/timeout-* artifacts/"$t"/oom-* >/dev/null 2>&1; then
-    echo "fuzz $t: finding in fuzz/artifacts/$t"; exit 1
+    -print_final_stats=1 >"$work/$t.log" 2>&1 || ok=0
+  grep -E "^(Done|stat::number_of_executed_units)" "$work/$t.log" || true
+  # A finding shows as a non-zero exit and as a file in artifacts/ (checked one kind at a time:
+  # a glob list fails as a whole when any one kind has no match).
+  for kind in crash leak timeout oom; do
+    if compgen -G "artifacts/$t/$kind-*" >/dev/null; then ok=0; fi
+  done
+  if [ "$ok" = 0 ]; then
+    grep -E -A12 "panicked|ERROR|SUMMARY" "$work/$t.log" | head -60 || tail -40 "$work/$t.log"
+    echo "fuzz $t: FINDING (artifacts: $(ls artifacts/"$t" 2>/dev/null | tr '\n' ' '))"
+    exit 1
   fi
 done

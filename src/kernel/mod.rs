@@ -64,16 +64,17 @@ fn apply_factor(rstd: f64) -> f32 {
     rstd.min(f32::MAX as f64) as f32
 }
 
-/// Splits a positive factor into `hi * lo` with both representable: `hi` a normal `f32` (clamped
-/// to the largest), `lo` a power of two (1 when the factor is itself normal; subnormal or 0 when
-/// it is below the normal range, so that only the last multiplication rounds there).
+/// Splits a positive factor into `hi * lo` with both representable: `lo` a power of two (1 when
+/// the factor is itself normal; a subnormal, at least 2^-149, when it is below the normal
+/// range, so that only the last multiplication rounds there), `hi = r / lo` (clamped to the
+/// largest f32; below 1 when `r < 2^-149`, where `lo` stays at 2^-149 rather than round to 0).
 #[inline(always)]
 fn split_factor(r: f64) -> (f32, f32) {
     if r >= f32::MIN_POSITIVE as f64 {
         (apply_factor(r), 1.0)
     } else if r > 0.0 {
-        let p = r.log2().floor();
-        ((r / p.exp2()) as f32, p.exp2() as f32)
+        let lo = r.log2().floor().max(-149.0).exp2();
+        ((r / lo) as f32, lo as f32)
     } else {
         (0.0, 1.0)
     }

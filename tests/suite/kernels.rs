@@ -91,6 +91,46 @@ fn mixed_styles_in_one_batch() {
     for_each_type!(mixed_batch(5));
 }
 
+fn subnormal_factor<T: Element, W: Element>() {
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for eps in [f32::MAX, 3.396_177_3e38, 1e36, 1e30] {
+                for e in -110..=-60 {
+                    for m in [1.0f32, 1.5, 1.999] {
+                        let a = m * 2f32.powi(e);
+                        for width in [2usize, 37] {
+                            let x: Vec<T> = (0..width)
+                                .map(|i| T::from_f32(if i % 2 == 0 { a } else { -a * 0.75 }))
+                                .collect();
+                            let gamma: Vec<W> = (0..width)
+                                .map(|i| W::from_f32(if i % 3 == 0 { -4.0 } else { 4.0 }))
+                                .collect();
+                            let case = Case::<T, W> {
+                                kind,
+                                width,
+                                x,
+                                gamma: Some(gamma),
+                                beta: None,
+                                eps,
+                            };
+                            case.check(isa, &format!("subnormal factor a={a:e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows so small that they take the rescaled path, with an `eps` so large that the rescaled
+/// row's factor `1 / sqrt(var + eps)` falls below f32's normal range, on either side of
+/// 2^-149: the factor's power-of-two part must not round to zero (a fuzz finding: RMSNorm,
+/// width 2, `eps` 3.396e38, gave 0 for an output of 4 x 2^-149).
+#[test]
+fn factor_below_the_normal_range() {
+    for_each_type!(subnormal_factor());
+}
+
 fn random_case<T: Element, W: Element>(seed: u64, width: usize, rows: usize, style: usize) {
     let mut rng = Rng(seed);
     let style = STYLES[style % STYLES.len()];
