@@ -11,7 +11,7 @@ use half::{bf16, f16};
 use pulp::Simd;
 use pulp::bytemuck::cast;
 
-use crate::kernel::lanes::Lanes;
+use crate::kernel::lanes::{Lanes, MAX_LANES};
 
 /// pulp's NEON token; its existence proves the CPU has NEON.
 pub type NeonToken = pulp::aarch64::Neon;
@@ -33,6 +33,41 @@ impl Lanes for NeonToken {
     #[inline(always)]
     fn fma(self, a: F4, b: F4, c: F4) -> F4 {
         self.mul_add_f32s(a, b, c)
+    }
+    #[inline(always)]
+    fn hsum(self, v: F4) -> f32 {
+        // SAFETY: NEON proven by the token; register-only operations.
+        unsafe {
+            let v: float32x4_t = cast(v);
+            // Lanes i and i + 2, then the two sums: the halving tree.
+            let t = vaddq_f32(v, vextq_f32::<2>(v, v));
+            vgetq_lane_f32::<0>(t) + vgetq_lane_f32::<1>(t)
+        }
+    }
+    #[inline(always)]
+    fn hsum_rows(self, v: &[F4; MAX_LANES]) -> F4 {
+        // (No closures here: their bodies are not forced inline into the target-feature
+        // context.)
+        // SAFETY: NEON proven by the token; register-only operations.
+        unsafe {
+            let x: [float64x2_t; 4] = [
+                vreinterpretq_f64_f32(cast(v[0])),
+                vreinterpretq_f64_f32(cast(v[1])),
+                vreinterpretq_f64_f32(cast(v[2])),
+                vreinterpretq_f64_f32(cast(v[3])),
+            ];
+            // Lanes i and i + 2 of rows (0, 1) and (2, 3): [row a (two), row b (two)].
+            let p = vaddq_f32(
+                vreinterpretq_f32_f64(vzip1q_f64(x[0], x[1])),
+                vreinterpretq_f32_f64(vzip2q_f64(x[0], x[1])),
+            );
+            let q = vaddq_f32(
+                vreinterpretq_f32_f64(vzip1q_f64(x[2], x[3])),
+                vreinterpretq_f32_f64(vzip2q_f64(x[2], x[3])),
+            );
+            // Lanes i and i + 1: [row 0, row 1, row 2, row 3].
+            cast(vaddq_f32(vuzp1q_f32(p, q), vuzp2q_f32(p, q)))
+        }
     }
     #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F4 {

@@ -9,7 +9,7 @@ use half::{bf16, f16};
 use pulp::Simd;
 use pulp::bytemuck::cast;
 
-use crate::kernel::lanes::Lanes;
+use crate::kernel::lanes::{Lanes, MAX_LANES};
 
 pulp::simd_type!({
     /// AVX2 + FMA + F16C: pulp's `V3` feature set plus F16C for `f16` conversions.
@@ -114,6 +114,47 @@ impl Lanes for Avx2Token {
         unsafe { _mm_sfence() }
     }
     #[inline(always)]
+    fn hsum(self, v: F8) -> f32 {
+        // pulp adds the 128-bit halves, then lanes 2 apart, then 1 apart: the halving tree.
+        self.simd().reduce_sum_f32s(v)
+    }
+    #[inline(always)]
+    fn hsum_rows(self, v: &[F8; MAX_LANES]) -> F8 {
+        // The halving tree on 8 vectors at once, each level pairing vectors so that every add
+        // does useful work. Slot s is read from row ROW[s]: the last level leaves slot s in
+        // lane 4 (s % 2) + s / 2, so this order puts row r in lane r.
+        const ROW: [usize; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
+        // (No closures here: their bodies are not forced inline into the target-feature
+        // context, and an intrinsic outside it is a function call.)
+        // SAFETY: AVX proven by the token; register-only shuffles and adds.
+        unsafe {
+            // Lanes i and i + 4: a[j] = [slot 2j | slot 2j+1], four sums each.
+            let mut a = [_mm256_setzero_ps(); 4];
+            for (j, a) in a.iter_mut().enumerate() {
+                let p: __m256 = cast(v[ROW[2 * j]]);
+                let q: __m256 = cast(v[ROW[2 * j + 1]]);
+                *a = _mm256_add_ps(
+                    _mm256_permute2f128_ps::<0x20>(p, q),
+                    _mm256_permute2f128_ps::<0x31>(p, q),
+                );
+            }
+            // Lanes i and i + 2: half h of b[m] = [slot 4m+h, slot 4m+2+h], two sums each.
+            let mut b = [_mm256_setzero_ps(); 2];
+            for (m, b) in b.iter_mut().enumerate() {
+                let (p, q) = (a[2 * m], a[2 * m + 1]);
+                *b = _mm256_add_ps(
+                    _mm256_shuffle_ps::<0x44>(p, q),
+                    _mm256_shuffle_ps::<0xEE>(p, q),
+                );
+            }
+            // Lanes i and i + 1: half h = [slot h, slot 2+h, slot 4+h, slot 6+h].
+            cast(_mm256_add_ps(
+                _mm256_shuffle_ps::<0x88>(b[0], b[1]),
+                _mm256_shuffle_ps::<0xDD>(b[0], b[1]),
+            ))
+        }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F8 {
         assert!(s.len() >= 8);
         // SAFETY: s has at least 8 elements (asserted); AVX is proven by the token; loadu has no
@@ -204,6 +245,57 @@ impl Lanes for Avx512Token {
     fn fence(self) {
         // SAFETY: SSE proven by the token; sfence has no memory operands.
         unsafe { _mm_sfence() }
+    }
+    #[inline(always)]
+    fn hsum(self, v: F16) -> f32 {
+        // pulp adds the 256-bit halves, then the 128-bit halves, then lanes 2 apart, then 1
+        // apart: the halving tree.
+        self.simd().reduce_sum_f32s(v)
+    }
+    #[inline(always)]
+    fn hsum_rows(self, v: &[F16; MAX_LANES]) -> F16 {
+        // The halving tree on 16 vectors at once, each level pairing vectors so that every add
+        // does useful work. Slot s is read from row ROW[s]: the last level leaves slot s in
+        // lane 4 (s % 4) + s / 4, so this order puts row r in lane r.
+        const ROW: [usize; 16] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+        // (No closures here: their bodies are not forced inline into the target-feature
+        // context, and an intrinsic outside it is a function call.)
+        // SAFETY: AVX-512F proven by the token; register-only shuffles and adds.
+        unsafe {
+            // Lanes i and i + 8: quads of a[j] = [slot 2j (two), slot 2j+1 (two)].
+            let mut a = [_mm512_setzero_ps(); 8];
+            for (j, a) in a.iter_mut().enumerate() {
+                let p: __m512 = cast(v[ROW[2 * j]]);
+                let q: __m512 = cast(v[ROW[2 * j + 1]]);
+                *a = _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0x44>(p, q),
+                    _mm512_shuffle_f32x4::<0xEE>(p, q),
+                );
+            }
+            // Lanes i and i + 4: quads of b[k] = [slot 4k, 4k+1, 4k+2, 4k+3], four sums each.
+            let mut b = [_mm512_setzero_ps(); 4];
+            for (k, b) in b.iter_mut().enumerate() {
+                let (p, q) = (a[2 * k], a[2 * k + 1]);
+                *b = _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0x88>(p, q),
+                    _mm512_shuffle_f32x4::<0xDD>(p, q),
+                );
+            }
+            // Lanes i and i + 2: quad Q of c[m] = [slot 8m+Q (two), slot 8m+4+Q (two)].
+            let mut c = [_mm512_setzero_ps(); 2];
+            for (m, c) in c.iter_mut().enumerate() {
+                let (p, q) = (b[2 * m], b[2 * m + 1]);
+                *c = _mm512_add_ps(
+                    _mm512_shuffle_ps::<0x44>(p, q),
+                    _mm512_shuffle_ps::<0xEE>(p, q),
+                );
+            }
+            // Lanes i and i + 1: quad Q = [slot Q, 4+Q, 8+Q, 12+Q].
+            cast(_mm512_add_ps(
+                _mm512_shuffle_ps::<0x88>(c[0], c[1]),
+                _mm512_shuffle_ps::<0xDD>(c[0], c[1]),
+            ))
+        }
     }
     #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F16 {

@@ -42,6 +42,42 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F<Self>);
     /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
     fn fence(self) {}
+
+    /// The sum of the lanes of `v` by the halving tree: lane `i` plus lane `i + N/2` for each
+    /// `i < N/2`, then the same on those `N/2` sums, down to one. Every horizontal sum of the
+    /// statistics is this one (or [`Lanes::hsum_rows`], which adds in the same order).
+    #[inline(always)]
+    fn hsum(self, v: F<Self>) -> f32 {
+        let mut a = [0.0f32; MAX_LANES];
+        self.store_f32::<false>(&mut a, v);
+        halving_sum(&mut a[..Self::N])
+    }
+
+    /// The horizontal sums of `N` vectors at once: lane `r` of the result is `hsum(v[r])`, the
+    /// same additions in the same order, so that a row's statistics do not depend on which
+    /// rows it was reduced with. `v[N..]` is ignored.
+    #[inline(always)]
+    fn hsum_rows(self, v: &[F<Self>; MAX_LANES]) -> F<Self> {
+        let mut a = [0.0f32; MAX_LANES];
+        for (s, &x) in a.iter_mut().zip(v).take(Self::N) {
+            *s = self.hsum(x);
+        }
+        self.load_f32(&a)
+    }
+}
+
+/// The halving tree of [`Lanes::hsum`] on a slice whose length is a power of two.
+#[inline(always)]
+pub(crate) fn halving_sum(a: &mut [f32]) -> f32 {
+    let mut w = a.len();
+    while w > 1 {
+        let h = w / 2;
+        for i in 0..h {
+            a[i] += a[i + h];
+        }
+        w = h;
+    }
+    a[0]
 }
 
 /// Loads the first `L::N` elements of `s` (of any element type) as `f32` lanes.
@@ -166,7 +202,8 @@ impl Lanes for Portable {
 #[cfg(test)]
 mod tests {
     //! The in-register conversions of every path this CPU has, against `half`'s (exhaustive
-    //! for widening; every tie, boundary and special value plus a sweep for narrowing).
+    //! for widening; every tie, boundary and special value plus a sweep for narrowing), and
+    //! the horizontal sums against the scalar halving tree.
 
     use super::*;
 
@@ -257,9 +294,58 @@ mod tests {
         }
     }
 
+    /// `hsum_rows` gives, lane by lane, the bits of `hsum` of each vector, and `hsum` those of
+    /// the scalar halving tree (sums whose rounding depends on the order: mixed magnitudes and
+    /// signs, so that a different tree gives different bits).
+    fn check_sums<L: Lanes>(l: L) {
+        let n = L::N;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let m = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            m * 2f32.powi((state % 40) as i32 - 20)
+        };
+        for _ in 0..2000 {
+            let mut lanes = [[0.0f32; MAX_LANES]; MAX_LANES];
+            let mut v = [l.load_f32(&[0.0; MAX_LANES]); MAX_LANES];
+            for (row, vr) in lanes.iter_mut().zip(&mut v).take(n) {
+                for x in row.iter_mut().take(n) {
+                    *x = next();
+                }
+                *vr = l.load_f32(row);
+            }
+            let mut got = [0.0f32; MAX_LANES];
+            l.store_f32::<false>(&mut got, l.hsum_rows(&v));
+            for r in 0..n {
+                let mut row = lanes[r];
+                let want = halving_sum(&mut row[..n]);
+                assert_eq!(l.hsum(v[r]).to_bits(), want.to_bits(), "hsum, row {r}");
+                assert_eq!(got[r].to_bits(), want.to_bits(), "hsum_rows, row {r}");
+            }
+        }
+    }
+
     #[test]
     fn portable_conversions() {
         check(Portable);
+    }
+
+    #[test]
+    fn horizontal_sums() {
+        check_sums(Portable);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
+                check_sums(t);
+            }
+            if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
+                check_sums(t);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        check_sums(crate::arch::aarch64::NeonToken::try_new().expect("NEON on aarch64"));
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -9,8 +9,8 @@ pub(crate) mod lanes;
 pub(crate) mod stats;
 
 use apply::{Affine, apply, apply_scaled};
-use lanes::Lanes;
-use stats::{sum_sq, welford};
+use lanes::{Lanes, MAX_LANES};
+use stats::{Welford, one_block, sum_sq, welford, welford_rows};
 
 use core::ops::Range;
 
@@ -91,6 +91,57 @@ struct RowPlan {
     stats: RowStats,
 }
 
+/// The fast path's plan of an RMSNorm row from its sum of squares `ss` and its factor
+/// `rstd = apply_factor(rstd_of(ss / width, eps))` ([`factors`]): `None` for `ss` outside
+/// [TINY, HUGE] (overflow, underflow, an all-zero row, NaN or Inf).
+#[inline(always)]
+fn rms_plan(ss: f64, rstd: f32) -> Option<RowPlan> {
+    if !(TINY..=HUGE).contains(&ss) {
+        return None;
+    }
+    Some(RowPlan {
+        scale: 1.0,
+        shift: 0.0,
+        mean: 0.0,
+        rstd,
+        post: 1.0,
+        stats: RowStats { mean: 0.0, rstd },
+    })
+}
+
+/// The fast path's plan of a LayerNorm row from the Welford state `w` of `x - k` and its
+/// factor ([`factors`] of `w.m2`): `None` when the M2 is outside [TINY, HUGE] (overflow,
+/// underflow, a constant row, NaN or Inf).
+#[inline(always)]
+fn layer_plan(w: Welford, k: f32, rstd: f32) -> Option<RowPlan> {
+    if !((TINY..=HUGE).contains(&w.m2) && w.mean.is_finite()) {
+        return None;
+    }
+    Some(RowPlan {
+        scale: 1.0,
+        shift: k,
+        mean: w.mean as f32,
+        rstd,
+        post: 1.0,
+        stats: RowStats {
+            mean: (k as f64 + w.mean) as f32,
+            rstd,
+        },
+    })
+}
+
+/// The apply factors `apply_factor(rstd_of(sums[r] / width, eps))` of `R` rows, branch-free so
+/// that the compiler computes them in vector registers (the divisions and square roots of
+/// several rows overlap; a lane gives the bits the scalar operations give).
+#[inline(always)]
+fn factors<const R: usize>(sums: &[f64; R], width: f64, eps: f64) -> [f32; R] {
+    let mut out = [0.0f32; R];
+    for (o, &s) in out.iter_mut().zip(sums) {
+        *o = apply_factor(rstd_of(s / width, eps));
+    }
+    out
+}
+
 /// Fast path: plain f32 statistics. `None` for anything outside [TINY, HUGE] (overflow,
 /// underflow, an exactly constant row, NaN or Inf): those rows take [`careful_stats`].
 #[inline(always)]
@@ -104,41 +155,43 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
     match p.kind {
         Kind::Rms => {
             let ss = sum_sq::<L, X, false>(l, x, 1.0);
-            if !(TINY..=HUGE).contains(&ss) {
-                return None;
-            }
-            let rstd = apply_factor(rstd_of(ss / width, eps));
-            Some(RowPlan {
-                scale: 1.0,
-                shift: 0.0,
-                mean: 0.0,
-                rstd,
-                post: 1.0,
-                stats: RowStats { mean: 0.0, rstd },
-            })
+            rms_plan(ss, factors(&[ss], width, eps)[0])
         }
         Kind::Layer => {
             // Shift by the first element: x - K is nearly exact, so a large mean costs no
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
             let w = welford::<L, X, false>(l, x, 1.0, k);
-            if !((TINY..=HUGE).contains(&w.m2) && w.mean.is_finite()) {
-                return None;
-            }
-            let rstd = apply_factor(rstd_of(w.m2 / width, eps));
-            Some(RowPlan {
-                scale: 1.0,
-                shift: k,
-                mean: w.mean as f32,
-                rstd,
-                post: 1.0,
-                stats: RowStats {
-                    mean: (k as f64 + w.mean) as f32,
-                    rstd,
-                },
-            })
+            layer_plan(w, k, factors(&[w.m2], width, eps)[0])
         }
     }
+}
+
+/// [`fast_stats`] of up to `N` LayerNorm rows of one width for which [`one_block`] holds,
+/// their lanes merged together: entry `r < rows.len()` has the bits `fast_stats(rows[r])`
+/// gives (a row's result does not depend on the rows it is grouped with). A short row spends
+/// most of its statistics in the three horizontal sums of the lane merge and in the `f64`
+/// tail, one long dependency chain per row; here `N` rows share them. (RMSNorm's chain, one
+/// sum, is short: grouping its rows measured no faster, so they go row by row.)
+#[inline(always)]
+fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
+    l: L,
+    rows: &[&[X]],
+    p: &Params<'_, W>,
+) -> [Option<RowPlan>; MAX_LANES] {
+    debug_assert!(p.kind == Kind::Layer);
+    let width = rows[0].len() as f64;
+    let mut k = [0.0f32; MAX_LANES];
+    for (k, x) in k.iter_mut().zip(rows) {
+        *k = x[0].to_f32();
+    }
+    let w = welford_rows::<L, X>(l, rows, &k);
+    let rstd = factors(&w.map(|w| w.m2), width, p.eps as f64);
+    let mut plans = [None; MAX_LANES];
+    for r in 0..rows.len() {
+        plans[r] = layer_plan(w[r], k[r], rstd[r]);
+    }
+    plans
 }
 
 /// The rare path: `None` for a row with NaN or Inf (it becomes all NaN); otherwise the row is
@@ -307,6 +360,9 @@ const TILE: usize = 1024;
 const GROUP_BYTES: usize = 256 * 1024;
 /// The most rows in a group.
 const MAX_GROUP: usize = 32;
+/// The most bytes (input or output, whichever is larger) of `N` short rows whose statistics
+/// are reduced together before their apply sweeps: half of a 32 KiB L1D.
+const SHORT_GROUP_BYTES: usize = 16 * 1024;
 
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
@@ -366,7 +422,56 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             && rows > 1
             && (p.gamma.is_some() || p.beta.is_some())
             && row_bytes <= GROUP_BYTES / 2;
-        if !tiled {
+        // Short LayerNorm rows, `N` at a time (small enough to stay in L1 between their
+        // statistics and their apply sweeps).
+        let grouped = !tiled
+            && p.kind == Kind::Layer
+            && one_block::<L>(width)
+            && row_bytes * L::N <= SHORT_GROUP_BYTES;
+        if grouped {
+            let mut r0 = 0;
+            while r0 < rows {
+                let g = L::N.min(rows - r0);
+                if g == 1 {
+                    let st =
+                        norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);
+                    put(r0, st);
+                    break;
+                }
+                let plans = if INPLACE {
+                    let xs: [&[TO]; MAX_LANES] =
+                        core::array::from_fn(|k| if k < g { &dst[dst_row(r0 + k)] } else { &[] });
+                    layer_stats_rows::<L, TO, W>(l, &xs[..g], p)
+                } else {
+                    let xs: [&[TI]; MAX_LANES] =
+                        core::array::from_fn(|k| if k < g { src_row(r0 + k) } else { &[] });
+                    layer_stats_rows::<L, TI, W>(l, &xs[..g], p)
+                };
+                for (k, plan) in plans.iter().enumerate().take(g) {
+                    let r = r0 + k;
+                    let st = match plan {
+                        Some(plan) => {
+                            let (s, d) = (src_row(r), &mut dst[dst_row(r)]);
+                            let a = affine(p, plan, 0..width);
+                            if p.nt {
+                                apply::<L, TI, TO, W, INPLACE, true>(l, s, d, &a);
+                            } else {
+                                apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
+                            }
+                            plan.stats
+                        }
+                        None => careful_row::<L, TI, TO, W, INPLACE>(
+                            l,
+                            src_row(r),
+                            &mut dst[dst_row(r)],
+                            p,
+                        ),
+                    };
+                    put(r, st);
+                }
+                r0 += g;
+            }
+        } else if !tiled {
             for r in 0..rows {
                 let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p);
                 put(r, st);

@@ -11,7 +11,7 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, load, load_partial};
+use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
 use crate::element::Element;
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
@@ -127,16 +127,17 @@ fn chan<L: Lanes>(
 
 /// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
 /// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
-/// accumulators and lanes are then merged with Chan's formula.
+/// accumulators are then merged with Chan's formula into one state per lane: the lane means,
+/// the lane M2s and the count of every lane.
 #[inline(always)]
-fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
+fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
     x: &[T],
     steps: usize,
     extra: usize,
     scale_v: F<L>,
     shift_v: F<L>,
-) -> Welford {
+) -> (F<L>, F<L>, f32) {
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;
@@ -184,20 +185,104 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
         }
         width = half;
     }
-    let (c, mv, qv) = (cnt[0], mean[0], m2[0]);
+    (mean[0], m2[0], cnt[0])
+}
+
+/// The lanes of a block's state merged (Chan's formula for equal counts `c`: the mean is the
+/// average of the lane means, M2 the sum of the lane M2s plus `c` times the sum of the squared
+/// deviations of the lane means from the mean).
+#[inline(always)]
+fn lane_merge<L: Lanes>(l: L, mv: F<L>, qv: F<L>, c: f32) -> Welford {
     if c == 0.0 {
         return Welford::EMPTY;
     }
-    // Merge the lanes: equal counts c, so mean = average of the lane means and
-    // M2 = sum of lane M2 + c * sum (lane mean - mean)^2 (Chan's formula for equal counts).
-    let lane_mean = s.reduce_sum_f32s(mv) / n as f32;
+    let s = l.simd();
+    let n = L::N as f32;
+    let lane_mean = l.hsum(mv) / n;
     let dev = s.sub_f32s(mv, s.splat_f32s(lane_mean));
-    let spread = s.reduce_sum_f32s(s.mul_f32s(dev, dev));
+    let spread = l.hsum(s.mul_f32s(dev, dev));
+    lane_state(c, lane_mean, spread, l.hsum(qv), L::N)
+}
+
+/// The merged state from the three horizontal sums of [`lane_merge`].
+#[inline(always)]
+fn lane_state(c: f32, lane_mean: f32, spread: f32, m2: f32, n: usize) -> Welford {
     Welford {
         count: c as f64 * n as f64,
         mean: lane_mean as f64,
-        m2: s.reduce_sum_f32s(qv) as f64 + c as f64 * spread as f64,
+        m2: m2 as f64 + c as f64 * spread as f64,
     }
+}
+
+/// [`lane_merge`] of the states of up to `N` rows at once (all with the count `c`): entry `r`
+/// has the bits `lane_merge(mv[r], qv[r], c)` gives (the same operations, lane `r` of vectors
+/// instead of scalars; [`Lanes::hsum_rows`] adds in `hsum`'s order).
+#[inline(always)]
+fn lane_merge_rows<L: Lanes>(
+    l: L,
+    mv: &[F<L>; MAX_LANES],
+    qv: &[F<L>; MAX_LANES],
+    c: f32,
+) -> [Welford; MAX_LANES] {
+    if c == 0.0 {
+        return [Welford::EMPTY; MAX_LANES];
+    }
+    let s = l.simd();
+    let n = L::N;
+    let mut lane_mean = [0.0f32; MAX_LANES];
+    l.store_f32::<false>(
+        &mut lane_mean,
+        s.div_f32s(l.hsum_rows(mv), s.splat_f32s(n as f32)),
+    );
+    let zero = s.splat_f32s(0.0);
+    let mut sq = [zero; MAX_LANES];
+    for r in 0..n {
+        let dev = s.sub_f32s(mv[r], s.splat_f32s(lane_mean[r]));
+        sq[r] = s.mul_f32s(dev, dev);
+    }
+    let (mut spread, mut m2) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
+    l.store_f32::<false>(&mut spread, l.hsum_rows(&sq));
+    l.store_f32::<false>(&mut m2, l.hsum_rows(qv));
+    let mut w = [Welford::EMPTY; MAX_LANES];
+    for (r, w) in w.iter_mut().enumerate() {
+        *w = lane_state(c, lane_mean[r], spread[r], m2[r], n);
+    }
+    w
+}
+
+/// [`welford_lanes`] and [`lane_merge`]: the state of one block.
+#[inline(always)]
+fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    x: &[T],
+    steps: usize,
+    extra: usize,
+    scale_v: F<L>,
+    shift_v: F<L>,
+) -> Welford {
+    let (mv, qv, c) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v);
+    lane_merge(l, mv, qv, c)
+}
+
+/// Whether the statistics of a row of `width` elements are a single block on the path `L`
+/// (plus a tail of fewer than `N` elements): such rows can be reduced `N` rows at a time, by
+/// [`welford_rows`].
+#[inline(always)]
+pub(crate) fn one_block<L: Lanes>(width: usize) -> bool {
+    width < L::N * L::WELFORD_ACC * BLOCK_STEPS
+}
+
+/// Welford's steps in `f64` over the tail (fewer than `N` elements) of a row: a zero-padded
+/// vector would add zeros to the counts.
+#[inline(always)]
+fn tail_state<T: Element, const SCALED: bool>(tail: &[T], scale: f32, shift: f32) -> Welford {
+    let mut w = Welford::EMPTY;
+    for &e in tail {
+        let v = e.to_f32();
+        let v = if SCALED { v * scale } else { v };
+        w.push((v - shift) as f64);
+    }
+    w
 }
 
 /// Welford statistics of `x[i] * scale - shift` (`scale` applies only when `SCALED`).
@@ -225,16 +310,41 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     let vectors = rest.len() / n;
     let w = welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
     state = state.merge(w);
+    state.merge(tail_state::<T, SCALED>(&rest[vectors * n..], scale, shift))
+}
 
-    // The tail (fewer than n elements) in scalar Welford: a zero-padded vector load would add
-    // zeros to the counts.
-    let mut tail = Welford::EMPTY;
-    for &e in &rest[vectors * n..] {
-        let v = e.to_f32();
-        let v = if SCALED { v * scale } else { v };
-        tail.push((v - shift) as f64);
+/// [`welford`] (unscaled) of up to `N` rows of one width for which [`one_block`] holds, the
+/// lanes of all of them merged at once: entry `r < rows.len()` has the bits
+/// `welford(rows[r], 1.0, shift[r])` gives.
+#[inline(always)]
+pub(crate) fn welford_rows<L: Lanes, T: Element>(
+    l: L,
+    rows: &[&[T]],
+    shift: &[f32; MAX_LANES],
+) -> [Welford; MAX_LANES] {
+    let s = l.simd();
+    let n = L::N;
+    debug_assert!(rows.len() <= n && one_block::<L>(rows[0].len()));
+    let vectors = rows[0].len() / n;
+    let acc = L::WELFORD_ACC;
+    let one = s.splat_f32s(1.0);
+    let zero = s.splat_f32s(0.0);
+    let (mut mv, mut qv, mut c) = ([zero; MAX_LANES], [zero; MAX_LANES], 0.0);
+    for (r, x) in rows.iter().enumerate() {
+        let k = s.splat_f32s(shift[r]);
+        (mv[r], qv[r], c) =
+            welford_lanes::<L, T, false>(l, x, vectors / acc, vectors % acc, one, k);
     }
-    state.merge(tail)
+    let mut w = lane_merge_rows(l, &mv, &qv, c);
+    for (r, x) in rows.iter().enumerate() {
+        // As `welford`: the (only) block merged into the empty state, then the tail.
+        w[r] = Welford::EMPTY.merge(w[r]).merge(tail_state::<T, false>(
+            &x[vectors * n..],
+            1.0,
+            shift[r],
+        ));
+    }
+    w
 }
 
 /// `sum + v * v` for the vector `v` at the start of `x` (times `scale` when `SCALED`).
@@ -255,16 +365,16 @@ fn square_add<L: Lanes, T: Element, const SCALED: bool>(
 }
 
 /// Sum of squares of `steps` groups of `WELFORD_ACC` vectors, then `extra` single vectors, then
-/// the zero-padded `tail`, in `f32`; returned reduced to one number.
+/// the zero-padded `tail`, in `f32`, per lane (the accumulators added pairwise).
 #[inline(always)]
-fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
+fn sum_sq_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
     x: &[T],
     steps: usize,
     extra: usize,
     tail: &[T],
     scale_v: F<L>,
-) -> f32 {
+) -> F<L> {
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;
@@ -286,7 +396,7 @@ fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
         let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
         sums[acc - 1] = l.fma(v, v, sums[acc - 1]);
     }
-    // Pairwise over the accumulators, then across the lanes.
+    // Pairwise over the accumulators.
     let mut width = acc;
     while width > 1 {
         let half = width / 2;
@@ -298,7 +408,7 @@ fn sum_sq_block<L: Lanes, T: Element, const SCALED: bool>(
         }
         width = half;
     }
-    s.reduce_sum_f32s(sums[0])
+    sums[0]
 }
 
 /// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`).
@@ -311,11 +421,18 @@ pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], sc
     let mut total = 0.0f64;
     let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
     for b in &mut blocks {
-        total += sum_sq_block::<L, T, SCALED>(l, b, BLOCK_STEPS, 0, &[], scale_v) as f64;
+        total += l.hsum(sum_sq_lanes::<L, T, SCALED>(
+            l,
+            b,
+            BLOCK_STEPS,
+            0,
+            &[],
+            scale_v,
+        )) as f64;
     }
     let rest = blocks.remainder();
     let vectors = rest.len() / n;
     let tail = &rest[vectors * n..];
-    total
-        + sum_sq_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v) as f64
+    let last = sum_sq_lanes::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v);
+    total + l.hsum(last) as f64
 }

@@ -4,7 +4,7 @@
 use crate::common;
 use crate::common::{Case, Kind, Rng, STYLES, Style, param, row};
 use proptest::prelude::*;
-use simdnorm::{Element, Isa};
+use simdnorm::{Element, Isa, Parallelism};
 
 fn kinds() -> [Kind; 2] {
     [Kind::Rms, Kind::Layer]
@@ -89,6 +89,55 @@ fn mixed_batch<T: Element, W: Element>(seed: u64) {
 #[test]
 fn mixed_styles_in_one_batch() {
     for_each_type!(mixed_batch(5));
+}
+
+fn rows_alone<T: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    let bits = |v: &[T]| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+    let fbits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in [1, 5, 16, 17, 64, 100, 128, 255, 256, 1000] {
+                let rows = 37;
+                let mut x = Vec::with_capacity(rows * width);
+                for r in 0..rows {
+                    x.extend(row::<T>(&mut rng, STYLES[r % STYLES.len()], width));
+                }
+                x[3 * width + width / 2] = T::from_f32(f32::NAN);
+                let case = Case::<T, W> {
+                    kind,
+                    width,
+                    x,
+                    gamma: param::<W>(&mut rng, width),
+                    beta: param::<W>(&mut rng, width).filter(|_| kind == Kind::Layer),
+                    eps: common::eps(&mut rng),
+                };
+                let (y, mean, rstd) = case.run(isa, Parallelism::None);
+                for r in 0..rows {
+                    let one = Case::<T, W> {
+                        x: case.x[r * width..(r + 1) * width].to_vec(),
+                        gamma: case.gamma.clone(),
+                        beta: case.beta.clone(),
+                        ..case
+                    };
+                    let (y1, m1, s1) = one.run(isa, Parallelism::None);
+                    let label = format!("{isa} {kind:?} {} width {width} row {r}", T::NAME);
+                    assert_eq!(bits(&y[r * width..(r + 1) * width]), bits(&y1), "{label}");
+                    assert_eq!(fbits(&mean[r..r + 1]), fbits(&m1), "{label}: mean");
+                    assert_eq!(fbits(&rstd[r..r + 1]), fbits(&s1), "{label}: rstd");
+                }
+            }
+        }
+    }
+}
+
+/// A row gives the same bits in a batch as alone: short LayerNorm rows of a batch have their
+/// statistics reduced `N` rows at a time, a row alone (or the last of a batch) on its own; every
+/// row style (rescaled, constant, NaN rows among the fast ones), in place and out, with
+/// statistics.
+#[test]
+fn batch_rows_equal_rows_alone() {
+    for_each_type!(rows_alone(13));
 }
 
 fn subnormal_factor<T: Element, W: Element>() {
