@@ -302,16 +302,30 @@ pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INP
     dst: &mut [TO],
     p: &Params<'_, W>,
 ) -> RowStats {
-    let all = 0..dst.len();
-    if let Some(plan) = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p) {
-        if p.nt {
-            apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &affine(p, &plan, all));
-        } else {
-            apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &affine(p, &plan, all));
-        }
-        return plan.stats;
+    let plan = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p);
+    finish_row::<L, TI, TO, W, INPLACE>(l, src, dst, p, plan)
+}
+
+/// The apply sweep of one row whose fast-path statistics are `plan` (with or without
+/// non-temporal stores, as `p` says), or, for `None`, the rescaled path ([`careful_row`]).
+#[inline(always)]
+fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    p: &Params<'_, W>,
+    plan: Option<RowPlan>,
+) -> RowStats {
+    let Some(plan) = plan else {
+        return careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p);
+    };
+    let a = affine(p, &plan, 0..dst.len());
+    if p.nt {
+        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &a);
+    } else {
+        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &a);
     }
-    careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p)
+    plan.stats
 }
 
 /// A row outside the fast path's range: rescaled statistics and sweep, or all NaN.
@@ -447,26 +461,15 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
                         core::array::from_fn(|k| if k < g { src_row(r0 + k) } else { &[] });
                     layer_stats_rows::<L, TI, W>(l, &xs[..g], p)
                 };
-                for (k, plan) in plans.iter().enumerate().take(g) {
+                for (k, &plan) in plans.iter().enumerate().take(g) {
                     let r = r0 + k;
-                    let st = match plan {
-                        Some(plan) => {
-                            let (s, d) = (src_row(r), &mut dst[dst_row(r)]);
-                            let a = affine(p, plan, 0..width);
-                            if p.nt {
-                                apply::<L, TI, TO, W, INPLACE, true>(l, s, d, &a);
-                            } else {
-                                apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
-                            }
-                            plan.stats
-                        }
-                        None => careful_row::<L, TI, TO, W, INPLACE>(
-                            l,
-                            src_row(r),
-                            &mut dst[dst_row(r)],
-                            p,
-                        ),
-                    };
+                    let st = finish_row::<L, TI, TO, W, INPLACE>(
+                        l,
+                        src_row(r),
+                        &mut dst[dst_row(r)],
+                        p,
+                        plan,
+                    );
                     put(r, st);
                 }
                 r0 += g;
