@@ -146,7 +146,14 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     let mut m2 = [zero; MAX_ACC];
     // Exact chunks, so that no load below needs a bounds check.
     let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
-    for (grp, &recip) in groups.chunks_exact(n * acc).zip(&RECIP) {
+    let mut groups = groups.chunks_exact(n * acc);
+    // Welford's first step is exact: the mean is the value, the M2 zero.
+    if let Some(grp) = groups.next() {
+        for j in 0..acc {
+            mean[j] = shifted::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v, shift_v);
+        }
+    }
+    for (grp, &recip) in groups.zip(&RECIP[1..]) {
         let rk = s.splat_f32s(recip);
         for j in 0..acc {
             let v = shifted::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v, shift_v);
@@ -155,7 +162,11 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
             m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
         }
     }
-    if extra > 0 {
+    if extra > 0 && steps == 0 {
+        for (v, mj) in rest.chunks_exact(n).zip(&mut mean) {
+            *mj = shifted::<L, T, SCALED>(l, v, scale_v, shift_v);
+        }
+    } else if extra > 0 {
         let rk = s.splat_f32s(RECIP[steps]);
         for ((v, mj), qj) in rest.chunks_exact(n).zip(&mut mean).zip(&mut m2) {
             let v = shifted::<L, T, SCALED>(l, v, scale_v, shift_v);
