@@ -91,8 +91,8 @@ struct RowPlan {
     stats: RowStats,
 }
 
-/// The fast path's plan of an RMSNorm row from its sum of squares `ss` and its factor
-/// `rstd = apply_factor(rstd_of(ss / width, eps))` ([`factors`]): `None` for `ss` outside
+/// The fast path's plan of an RMSNorm row from its sum of squares `ss` and its factor `rstd`
+/// ([`factors`]): `None` for `ss` outside
 /// [TINY, HUGE] (overflow, underflow, an all-zero row, NaN or Inf).
 #[inline(always)]
 fn rms_plan(ss: f64, rstd: f32) -> Option<RowPlan> {
@@ -130,14 +130,19 @@ fn layer_plan(w: Welford, k: f32, rstd: f32) -> Option<RowPlan> {
     })
 }
 
-/// The apply factors `apply_factor(rstd_of(sums[r] / width, eps))` of `R` rows, branch-free so
-/// that the compiler computes them in vector registers (the divisions and square roots of
-/// several rows overlap; a lane gives the bits the scalar operations give).
+/// The apply factors `1 / sqrt(sums[r] / width + eps)` of `R` rows of the fast path, computed
+/// as `sqrt(width / (sums[r] + eps * width))` in `f64` (`eps_width = eps * width`): one
+/// division and one square root in a row's dependency chain instead of two divisions and a
+/// square root (row-by-row RMSNorm of short rows waits on this chain: docs/PERFORMANCE.md).
+/// The rounding error stays a few `f64` ulps, far below the `f32` result's. Only sums in
+/// [TINY, HUGE] are used ([`rms_plan`], [`layer_plan`]); there the factor is below 2^82, so it
+/// needs no clamp to the `f32` range. Branch-free, so that the compiler computes the factors
+/// of several rows in vector registers (a lane gives the bits the scalar operations give).
 #[inline(always)]
-fn factors<const R: usize>(sums: &[f64; R], width: f64, eps: f64) -> [f32; R] {
+fn factors<const R: usize>(sums: &[f64; R], width: f64, eps_width: f64) -> [f32; R] {
     let mut out = [0.0f32; R];
     for (o, &s) in out.iter_mut().zip(sums) {
-        *o = apply_factor(rstd_of(s / width, eps));
+        *o = (width / (s + eps_width)).sqrt() as f32;
     }
     out
 }
@@ -151,18 +156,18 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
     p: &Params<'_, W>,
 ) -> Option<RowPlan> {
     let width = x.len() as f64;
-    let eps = p.eps as f64;
+    let eps_width = p.eps as f64 * width;
     match p.kind {
         Kind::Rms => {
             let ss = sum_sq::<L, X, false>(l, x, 1.0);
-            rms_plan(ss, factors(&[ss], width, eps)[0])
+            rms_plan(ss, factors(&[ss], width, eps_width)[0])
         }
         Kind::Layer => {
             // Shift by the first element: x - K is nearly exact, so a large mean costs no
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
             let w = welford::<L, X, false>(l, x, 1.0, k);
-            layer_plan(w, k, factors(&[w.m2], width, eps)[0])
+            layer_plan(w, k, factors(&[w.m2], width, eps_width)[0])
         }
     }
 }
@@ -186,7 +191,7 @@ fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
         *k = x[0].to_f32();
     }
     let w = welford_rows::<L, X>(l, rows, &k);
-    let rstd = factors(&w.map(|w| w.m2), width, p.eps as f64);
+    let rstd = factors(&w.map(|w| w.m2), width, p.eps as f64 * width);
     let mut plans = [None; MAX_LANES];
     for r in 0..rows.len() {
         plans[r] = layer_plan(w[r], k[r], rstd[r]);
