@@ -92,8 +92,8 @@ struct RowPlan {
 }
 
 /// The fast path's plan of an RMSNorm row from its sum of squares `ss` and its factor `rstd`
-/// ([`factors`]): `None` for `ss` outside
-/// [TINY, HUGE] (overflow, underflow, an all-zero row, NaN or Inf).
+/// ([`factors`]): `None` for `ss` outside [TINY, HUGE] (overflow, underflow, an all-zero row,
+/// NaN or Inf).
 #[inline(always)]
 fn rms_plan(ss: f64, rstd: f32) -> Option<RowPlan> {
     if !(TINY..=HUGE).contains(&ss) {
