@@ -127,7 +127,7 @@ impl Norm {
         // Streaming stores for a large `y`, as for a plain norm; the residual stream written back
         // by Pre-LN always goes through the cache.
         let out_bytes = rows.saturating_mul(width).saturating_mul(M::OUT_BYTES);
-        let p = self.params(gamma, beta, out_bytes);
+        let p = self.params(gamma, beta, width, out_bytes);
         let tasks = match self.par {
             Parallelism::None => 1,
             par => par.blocks(rows, width * M::X_BYTES),

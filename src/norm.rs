@@ -133,17 +133,20 @@ impl Norm {
         Some((g, beta.map(widen_f32)))
     }
 
-    /// The kernel parameters of a validated call writing `out_bytes` bytes of output: streaming
-    /// stores for an output too large to stay in cache (`Stores::Auto`), or as the caller set.
+    /// The kernel parameters of a validated call on rows of `width` elements writing `out_bytes`
+    /// bytes of output: streaming stores for an output too large to stay in cache
+    /// (`Stores::Auto`), or as the caller set.
     pub(crate) fn params<'a, W: Element>(
         &self,
         gamma: Option<&'a [W]>,
         beta: Option<&'a [W]>,
+        width: usize,
         out_bytes: usize,
     ) -> Params<'a, W> {
         Params {
             kind: self.kind,
             eps: self.eps,
+            eps_width: self.eps as f64 * width as f64,
             gamma,
             beta,
             nt: match self.stores {
@@ -408,6 +411,7 @@ impl Norm {
         let p = self.params(
             gamma,
             beta,
+            width,
             rows.saturating_mul(width).saturating_mul(TO::BYTES),
         );
         let block = Block {

@@ -28,6 +28,9 @@ pub(crate) enum Kind {
 pub(crate) struct Params<'a, W> {
     pub kind: Kind,
     pub eps: f32,
+    /// `eps * width` in `f64`, the fast path's term of a row's factor ([`factors`]); computed
+    /// once per call, so that every row of the call, grouped or alone, uses the same bits.
+    pub eps_width: f64,
     pub gamma: Option<&'a [W]>,
     pub beta: Option<&'a [W]>,
     /// Write the output with non-temporal stores (a batch too large to stay in cache).
@@ -156,18 +159,17 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
     p: &Params<'_, W>,
 ) -> Option<RowPlan> {
     let width = x.len() as f64;
-    let eps_width = p.eps as f64 * width;
     match p.kind {
         Kind::Rms => {
             let ss = sum_sq::<L, X, false>(l, x, 1.0);
-            rms_plan(ss, factors(&[ss], width, eps_width)[0])
+            rms_plan(ss, factors(&[ss], width, p.eps_width)[0])
         }
         Kind::Layer => {
             // Shift by the first element: x - K is nearly exact, so a large mean costs no
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
             let w = welford::<L, X, false>(l, x, 1.0, k);
-            layer_plan(w, k, factors(&[w.m2], width, eps_width)[0])
+            layer_plan(w, k, factors(&[w.m2], width, p.eps_width)[0])
         }
     }
 }
@@ -191,7 +193,7 @@ fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
         *k = x[0].to_f32();
     }
     let w = welford_rows::<L, X>(l, rows, &k);
-    let rstd = factors(&w.map(|w| w.m2), width, p.eps as f64 * width);
+    let rstd = factors(&w.map(|w| w.m2), width, p.eps_width);
     let mut plans = [None; MAX_LANES];
     for r in 0..rows.len() {
         plans[r] = layer_plan(w[r], k[r], rstd[r]);

@@ -125,6 +125,21 @@ fn chan<L: Lanes>(
     (m, q, total)
 }
 
+/// Welford's first step, exact: accumulator `j` takes the `j`-th vector of `x` as its mean
+/// (its M2 stays zero), for every accumulator in `mean`.
+#[inline(always)]
+fn first_step<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    x: &[T],
+    mean: &mut [F<L>],
+    scale_v: F<L>,
+    shift_v: F<L>,
+) {
+    for (v, mj) in x.chunks_exact(L::N).zip(mean) {
+        *mj = shifted::<L, T, SCALED>(l, v, scale_v, shift_v);
+    }
+}
+
 /// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
 /// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
 /// accumulators are then merged with Chan's formula into one state per lane: the lane means,
@@ -147,11 +162,8 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     // Exact chunks, so that no load below needs a bounds check.
     let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
     let mut groups = groups.chunks_exact(n * acc);
-    // Welford's first step is exact: the mean is the value, the M2 zero.
     if let Some(grp) = groups.next() {
-        for j in 0..acc {
-            mean[j] = shifted::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v, shift_v);
-        }
+        first_step::<L, T, SCALED>(l, grp, &mut mean[..acc], scale_v, shift_v);
     }
     for (grp, &recip) in groups.zip(&RECIP[1..]) {
         let rk = s.splat_f32s(recip);
@@ -163,9 +175,7 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
         }
     }
     if extra > 0 && steps == 0 {
-        for (v, mj) in rest.chunks_exact(n).zip(&mut mean) {
-            *mj = shifted::<L, T, SCALED>(l, v, scale_v, shift_v);
-        }
+        first_step::<L, T, SCALED>(l, rest, &mut mean[..extra], scale_v, shift_v);
     } else if extra > 0 {
         let rk = s.splat_f32s(RECIP[steps]);
         for ((v, mj), qj) in rest.chunks_exact(n).zip(&mut mean).zip(&mut m2) {
