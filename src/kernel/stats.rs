@@ -100,29 +100,88 @@ fn shifted<L: Lanes, T: Element, const SCALED: bool>(
     s.sub_f32s(v, shift)
 }
 
-/// Chan's merge of two per-lane states `(mean, m2, count)` with the same count in every lane
-/// (an empty second state leaves the first as it is).
+/// The weights of one of Chan's merges of per-lane states with counts `ca` and `cb` (the same
+/// in every lane): `cb / (ca + cb)` for the mean and `ca * cb / (ca + cb)` for the M2; `None`
+/// when the second state is empty (the merge leaves the first as it is). The first is never
+/// empty when the second is not: the counts do not increase with the accumulator's index, and
+/// the first of every merged pair has the lower index ([`chan_pairs`]).
+#[inline(always)]
+fn chan_weights(ca: f32, cb: f32) -> Option<(f32, f32)> {
+    if cb == 0.0 {
+        return None;
+    }
+    // The counts are small whole numbers: 1 / total from a table, not a division.
+    let inv = INV[(ca + cb) as usize];
+    Some((cb * inv, ca * cb * inv))
+}
+
+/// Chan's merge of the per-lane states `(mean, m2)` `a` and `b` with the weights `w`
+/// ([`chan_weights`]).
 #[inline(always)]
 fn chan<L: Lanes>(
     l: L,
-    (ma, qa, ca): (F<L>, F<L>, f32),
-    (mb, qb, cb): (F<L>, F<L>, f32),
-) -> (F<L>, F<L>, f32) {
-    if cb == 0.0 {
-        return (ma, qa, ca);
-    }
+    (ma, qa): (F<L>, F<L>),
+    (mb, qb): (F<L>, F<L>),
+    w: Option<(f32, f32)>,
+) -> (F<L>, F<L>) {
+    let Some((wm, wq)) = w else {
+        return (ma, qa);
+    };
     let s = l.simd();
-    let total = ca + cb;
-    // The counts are small whole numbers: 1 / total from a table, not a division.
-    let inv = INV[total as usize];
     let d = s.sub_f32s(mb, ma);
-    let m = l.fma(d, s.splat_f32s(cb * inv), ma);
-    let q = l.fma(
-        s.mul_f32s(d, d),
-        s.splat_f32s(ca * cb * inv),
-        s.add_f32s(qa, qb),
-    );
-    (m, q, total)
+    let m = l.fma(d, s.splat_f32s(wm), ma);
+    let q = l.fma(s.mul_f32s(d, d), s.splat_f32s(wq), s.add_f32s(qa, qb));
+    (m, q)
+}
+
+/// The pairs of accumulators [`welford_lanes`] merges, in its order: a tree of depth
+/// log2(ACC), not a chain (pairs `(j, j + half)` of the first `width` accumulators, and
+/// `(0, width - 1)` when `width` is odd, halving `width` from `ACC` down to one).
+#[inline(always)]
+fn chan_pairs<L: Lanes>() -> ([(usize, usize); MAX_ACC], usize) {
+    let mut pairs = [(0, 0); MAX_ACC];
+    let mut k = 0;
+    let mut width = L::WELFORD_ACC;
+    while width > 1 {
+        let half = width / 2;
+        for j in 0..half {
+            pairs[k] = (j, j + half);
+            k += 1;
+        }
+        if width % 2 == 1 {
+            pairs[k] = (0, width - 1);
+            k += 1;
+        }
+        width = half;
+    }
+    (pairs, k)
+}
+
+/// The weights of the merges of [`welford_lanes`]'s accumulators after `steps` groups and
+/// `extra` single vectors (accumulator `j` holds `steps + (j < extra)` values), and the count
+/// of the merged state. They depend only on the counts, which every row of one width shares:
+/// rows reduced together compute them once, and a row alone computes the same bits.
+#[derive(Clone, Copy)]
+struct ChanTree {
+    w: [Option<(f32, f32)>; MAX_ACC],
+    count: f32,
+}
+
+impl ChanTree {
+    #[inline(always)]
+    fn new<L: Lanes>(steps: usize, extra: usize) -> ChanTree {
+        let mut cnt = [0.0f32; MAX_ACC];
+        for (j, c) in cnt.iter_mut().enumerate().take(L::WELFORD_ACC) {
+            *c = (steps + usize::from(j < extra)) as f32;
+        }
+        let (pairs, k) = chan_pairs::<L>();
+        let mut w = [None; MAX_ACC];
+        for (w, &(a, b)) in w.iter_mut().zip(&pairs[..k]) {
+            *w = chan_weights(cnt[a], cnt[b]);
+            cnt[a] += cnt[b];
+        }
+        ChanTree { w, count: cnt[0] }
+    }
 }
 
 /// Welford's first step, exact: accumulator `j` takes the `j`-th vector of `x` as its mean
@@ -142,8 +201,8 @@ fn first_step<L: Lanes, T: Element, const SCALED: bool>(
 
 /// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
 /// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
-/// accumulators are then merged with Chan's formula into one state per lane: the lane means,
-/// the lane M2s and the count of every lane.
+/// accumulators are then merged with Chan's formula, with the weights `tree` has for these
+/// counts, into one state per lane: the lane means, the lane M2s and the count of every lane.
 #[inline(always)]
 fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -152,6 +211,7 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     extra: usize,
     scale_v: F<L>,
     shift_v: F<L>,
+    tree: &ChanTree,
 ) -> (F<L>, F<L>, f32) {
     let s = l.simd();
     let n = L::N;
@@ -186,27 +246,13 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
         }
     }
 
-    // Chan-merge the accumulators pairwise (a tree of depth log2(ACC), not a chain), all
-    // lanes at once: every lane of one accumulator has the same count, and the counts do not
-    // increase with the index, so a pair with an empty second half is left as it is.
-    let mut cnt = [0.0f32; MAX_ACC];
-    for (j, c) in cnt.iter_mut().enumerate().take(acc) {
-        *c = (steps + usize::from(j < extra)) as f32; // scalar, once per block
+    // Chan-merge the accumulators pairwise, all lanes at once (every lane of one accumulator
+    // has the same count; `tree`, the weights of these counts, says which merges are empty).
+    let (pairs, k) = chan_pairs::<L>();
+    for (&(a, b), &w) in pairs[..k].iter().zip(&tree.w) {
+        (mean[a], m2[a]) = chan(l, (mean[a], m2[a]), (mean[b], m2[b]), w);
     }
-    let mut width = acc;
-    while width > 1 {
-        let half = width / 2;
-        for j in 0..half {
-            let b = j + half;
-            (mean[j], m2[j], cnt[j]) = chan(l, (mean[j], m2[j], cnt[j]), (mean[b], m2[b], cnt[b]));
-        }
-        if width % 2 == 1 {
-            let b = width - 1;
-            (mean[0], m2[0], cnt[0]) = chan(l, (mean[0], m2[0], cnt[0]), (mean[b], m2[b], cnt[b]));
-        }
-        width = half;
-    }
-    (mean[0], m2[0], cnt[0])
+    (mean[0], m2[0], tree.count)
 }
 
 /// The lanes of a block's state merged (Chan's formula for equal counts `c`: the mean is the
@@ -281,7 +327,8 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
     scale_v: F<L>,
     shift_v: F<L>,
 ) -> Welford {
-    let (mv, qv, c) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v);
+    let tree = ChanTree::new::<L>(steps, extra);
+    let (mv, qv, c) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v, &tree);
     lane_merge(l, mv, qv, c)
 }
 
@@ -350,11 +397,13 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     let acc = L::WELFORD_ACC;
     let one = s.splat_f32s(1.0);
     let zero = s.splat_f32s(0.0);
+    let (steps, extra) = (vectors / acc, vectors % acc);
+    // The merge weights once for all the rows: they share the counts.
+    let tree = ChanTree::new::<L>(steps, extra);
     let (mut mv, mut qv, mut c) = ([zero; MAX_LANES], [zero; MAX_LANES], 0.0);
     for (r, x) in rows.iter().enumerate() {
         let k = s.splat_f32s(shift[r]);
-        (mv[r], qv[r], c) =
-            welford_lanes::<L, T, false>(l, x, vectors / acc, vectors % acc, one, k);
+        (mv[r], qv[r], c) = welford_lanes::<L, T, false>(l, x, steps, extra, one, k, &tree);
     }
     let mut w = lane_merge_rows(l, &mv, &qv, c);
     for (r, x) in rows.iter().enumerate() {
