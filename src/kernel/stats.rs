@@ -202,7 +202,8 @@ fn first_step<L: Lanes, T: Element, const SCALED: bool>(
 /// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
 /// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
 /// accumulators are then merged with Chan's formula, with the weights `tree` has for these
-/// counts, into one state per lane: the lane means, the lane M2s and the count of every lane.
+/// counts, into one state per lane: the lane means and the lane M2s (every lane's count is
+/// `tree.count`).
 #[inline(always)]
 fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -212,7 +213,7 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     scale_v: F<L>,
     shift_v: F<L>,
     tree: &ChanTree,
-) -> (F<L>, F<L>, f32) {
+) -> (F<L>, F<L>) {
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;
@@ -252,7 +253,7 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     for (&(a, b), &w) in pairs[..k].iter().zip(&tree.w) {
         (mean[a], m2[a]) = chan(l, (mean[a], m2[a]), (mean[b], m2[b]), w);
     }
-    (mean[0], m2[0], tree.count)
+    (mean[0], m2[0])
 }
 
 /// The lanes of a block's state merged (Chan's formula for equal counts `c`: the mean is the
@@ -328,8 +329,8 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
     shift_v: F<L>,
 ) -> Welford {
     let tree = ChanTree::new::<L>(steps, extra);
-    let (mv, qv, c) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v, &tree);
-    lane_merge(l, mv, qv, c)
+    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v, &tree);
+    lane_merge(l, mv, qv, tree.count)
 }
 
 /// Whether the statistics of a row of `width` elements are a single block on the path `L`
@@ -400,12 +401,12 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     let (steps, extra) = (vectors / acc, vectors % acc);
     // The merge weights once for all the rows: they share the counts.
     let tree = ChanTree::new::<L>(steps, extra);
-    let (mut mv, mut qv, mut c) = ([zero; MAX_LANES], [zero; MAX_LANES], 0.0);
+    let (mut mv, mut qv) = ([zero; MAX_LANES], [zero; MAX_LANES]);
     for (r, x) in rows.iter().enumerate() {
         let k = s.splat_f32s(shift[r]);
-        (mv[r], qv[r], c) = welford_lanes::<L, T, false>(l, x, steps, extra, one, k, &tree);
+        (mv[r], qv[r]) = welford_lanes::<L, T, false>(l, x, steps, extra, one, k, &tree);
     }
-    let mut w = lane_merge_rows(l, &mv, &qv, c);
+    let mut w = lane_merge_rows(l, &mv, &qv, tree.count);
     for (r, x) in rows.iter().enumerate() {
         // As `welford`: the (only) block merged into the empty state, then the tail.
         w[r] = Welford::EMPTY.merge(w[r]).merge(tail_state::<T, false>(
