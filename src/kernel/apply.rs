@@ -3,6 +3,7 @@
 use pulp::Simd;
 
 use super::lanes::{F, Lanes, load, load_partial, store, store_nt, store_partial};
+use super::outline;
 use crate::element::Element;
 
 /// What the apply sweep computes per element. Fast path ([`apply`]): LayerNorm
@@ -89,24 +90,36 @@ pub(crate) fn apply<
     // One loop per combination of kind, weight and bias, so that none of them is a branch
     // inside the loop.
     match (a.layer, a.gamma, a.beta) {
-        (true, Some(g), Some(b)) => {
-            sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a)
-        }
-        (true, Some(g), None) => {
-            sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a)
-        }
-        (true, None, Some(b)) => {
-            sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a)
-        }
-        (true, None, None) => {
-            sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(l, src, dst, &[], &[], a)
-        }
-        (false, Some(g), _) => {
-            sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(l, src, dst, g, &[], a)
-        }
-        (false, None, _) => {
-            sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(l, src, dst, &[], &[], a)
-        }
+        (true, Some(g), Some(b)) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a),
+        ),
+        (true, Some(g), None) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a),
+        ),
+        (true, None, Some(b)) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a),
+        ),
+        (true, None, None) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(l, src, dst, &[], &[], a),
+        ),
+        (false, Some(g), _) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(l, src, dst, g, &[], a),
+        ),
+        (false, None, _) => outline(
+            l,
+            #[inline(always)]
+            || sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(l, src, dst, &[], &[], a),
+        ),
     }
 }
 

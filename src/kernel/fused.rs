@@ -6,7 +6,7 @@
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Params, RowStats, norm_row};
+use super::{Params, RowStats, norm_row, outline};
 use crate::element::{Element, SliceRef};
 use crate::rows::Batch;
 #[cfg(feature = "rayon")]
@@ -174,12 +174,20 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         if X::BYTES == 4 {
             // An f32 stream stores the sum exactly: the updated row itself (in L1) is the
             // norm's input, with no scratch copy.
-            residual_update::<L, X, D, false>(l, x, d, alpha, scratch);
+            outline(
+                l,
+                #[inline(always)]
+                || residual_update::<L, X, D, false>(l, x, d, alpha, scratch),
+            );
             if let SliceRef::F32(x) = X::tag(x) {
                 return norm_row::<L, f32, O, W, false>(l, x, y, p);
             }
         } else {
-            residual_update::<L, X, D, true>(l, x, d, alpha, scratch);
+            outline(
+                l,
+                #[inline(always)]
+                || residual_update::<L, X, D, true>(l, x, d, alpha, scratch),
+            );
         }
         norm_row::<L, f32, O, W, false>(l, scratch, y, p)
     }
@@ -219,7 +227,12 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
         scratch: &mut [f32],
     ) -> RowStats {
         let at = r * width..(r + 1) * width;
-        residual_sum::<L, X, D>(l, &self.x[at.clone()], &self.d[at.clone()], alpha, scratch);
+        let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
+        outline(
+            l,
+            #[inline(always)]
+            || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
+        );
         norm_row::<L, f32, O, W, false>(l, scratch, &mut self.y[at], p)
     }
 }
@@ -246,7 +259,12 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
         scratch: &mut [f32],
     ) -> RowStats {
         let at = r * width..(r + 1) * width;
-        residual_sum::<L, X, D>(l, &self.x[at.clone()], &self.d[at.clone()], alpha, scratch);
+        let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
+        outline(
+            l,
+            #[inline(always)]
+            || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
+        );
         norm_row::<L, f32, X, W, false>(l, scratch, &mut self.x[at], p)
     }
 }

@@ -28,6 +28,14 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     /// Runs `f` inside this path's `#[target_feature]` context (so that everything `f` inlines
     /// is compiled for these features).
     fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output;
+    /// Runs `op` in a stack frame of its own, still in this path's `#[target_feature]`
+    /// context: a new entry into the context for the SIMD paths (pulp's `vectorize` is a
+    /// call that only an optimizing build inlines). Used through [`outline`](super::outline).
+    #[cfg(debug_assertions)]
+    #[inline(always)]
+    fn own_frame<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        self.vectorize(op)
+    }
 
     /// `a * b + c`, fused where the hardware fuses.
     fn fma(self, a: F<Self>, b: F<Self>, c: F<Self>) -> F<Self>;
@@ -144,6 +152,13 @@ fn from_p4(v: P4) -> [f32; 4] {
     pulp::bytemuck::cast(v)
 }
 
+/// `op.call()` as a call of its own (the portable path's [`Lanes::own_frame`]).
+#[cfg(debug_assertions)]
+#[inline(never)]
+fn call_never_inlined<Op: pulp::NullaryFnOnce>(op: Op) -> Op::Output {
+    op.call()
+}
+
 impl Lanes for Portable {
     type S = pulp::Scalar128b;
     const N: usize = 4;
@@ -155,6 +170,11 @@ impl Lanes for Portable {
     #[inline(always)]
     fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
         op.call()
+    }
+    #[cfg(debug_assertions)]
+    #[inline(always)]
+    fn own_frame<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        call_never_inlined(op)
     }
     #[inline(always)]
     fn fma(self, a: P4, b: P4, c: P4) -> P4 {

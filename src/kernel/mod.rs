@@ -1,7 +1,8 @@
 //! Generic kernels, written once over [`lanes::Lanes`], and the per-row driver.
 //!
 //! A call enters the path's `#[target_feature]` context once per block of rows
-//! ([`norm_rows`]); every row loop below is inlined into it.
+//! ([`norm_rows`]); every row loop below is inlined into it (in builds with debug assertions,
+//! each sweep gets a frame of its own: [`outline`]).
 
 pub(crate) mod apply;
 pub(crate) mod fused;
@@ -15,6 +16,42 @@ use stats::{Welford, one_block, sum_sq, welford, welford_rows};
 use core::ops::Range;
 
 use crate::element::Element;
+
+/// Runs `f` where the kernel calling it would inline it, as every row loop of a block is
+/// inlined into the one `#[target_feature]` function that [`norm_rows`] enters. In builds with
+/// debug assertions, `f` gets a stack frame of its own instead (still in the path's context):
+/// an unoptimized build keeps every local of every inlined loop in its own stack slot, and the
+/// block function's frame grew past 2 MiB on the AVX-512 path, more than the stack of a
+/// spawned thread (std's and rayon's default), so a debug build crashed off the main thread.
+/// Optimized builds without debug assertions compile exactly as if `f` were written inline.
+/// `f` must be an `#[inline(always)]` closure, so that its body is compiled in the path's
+/// context whichever way it is called.
+#[inline(always)]
+pub(crate) fn outline<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
+    #[cfg(debug_assertions)]
+    {
+        l.own_frame(Call(f))
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = l;
+        f()
+    }
+}
+
+/// A closure as a pulp operation (for [`outline`]).
+#[cfg(debug_assertions)]
+struct Call<F>(F);
+
+#[cfg(debug_assertions)]
+impl<R, F: FnOnce() -> R> pulp::NullaryFnOnce for Call<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn call(self) -> R {
+        (self.0)()
+    }
+}
 
 /// Which normalization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,14 +198,22 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
     let width = x.len() as f64;
     match p.kind {
         Kind::Rms => {
-            let ss = sum_sq::<L, X, false>(l, x, 1.0);
+            let ss = outline(
+                l,
+                #[inline(always)]
+                || sum_sq::<L, X, false>(l, x, 1.0),
+            );
             rms_plan(ss, factors(&[ss], width, p.eps_width)[0])
         }
         Kind::Layer => {
             // Shift by the first element: x - K is nearly exact, so a large mean costs no
             // precision (DESIGN.md, numerics contract).
             let k = x[0].to_f32();
-            let w = welford::<L, X, false>(l, x, 1.0, k);
+            let w = outline(
+                l,
+                #[inline(always)]
+                || welford::<L, X, false>(l, x, 1.0, k),
+            );
             layer_plan(w, k, factors(&[w.m2], width, p.eps_width)[0])
         }
     }
@@ -192,7 +237,11 @@ fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
     for (k, x) in k.iter_mut().zip(rows) {
         *k = x[0].to_f32();
     }
-    let w = welford_rows::<L, X>(l, rows, &k);
+    let w = outline(
+        l,
+        #[inline(always)]
+        || welford_rows::<L, X>(l, rows, &k),
+    );
     let rstd = factors(&w.map(|w| w.m2), width, p.eps_width);
     let mut plans = [None; MAX_LANES];
     for r in 0..rows.len() {
@@ -234,7 +283,11 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
     let eps = p.eps as f64 * scale * scale;
     Some(match p.kind {
         Kind::Rms => {
-            let ss = sum_sq::<L, X, true>(l, x, s32);
+            let ss = outline(
+                l,
+                #[inline(always)]
+                || sum_sq::<L, X, true>(l, x, s32),
+            );
             let r = rstd_of(ss / width, eps);
             let (rstd, post) = split_factor(r);
             RowPlan {
@@ -251,7 +304,11 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
         }
         Kind::Layer => {
             let k = x[0].to_f32() * s32;
-            let w = welford::<L, X, true>(l, x, s32, k);
+            let w = outline(
+                l,
+                #[inline(always)]
+                || welford::<L, X, true>(l, x, s32, k),
+            );
             let r = rstd_of(w.m2 / width, eps);
             let (rstd, post) = split_factor(r);
             RowPlan {
@@ -351,7 +408,11 @@ fn careful_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bo
     match careful {
         Some(plan) => {
             let a = affine(p, &plan, 0..dst.len());
-            apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &a);
+            outline(
+                l,
+                #[inline(always)]
+                || apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &a),
+            );
             plan.stats
         }
         None => {

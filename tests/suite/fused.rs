@@ -21,7 +21,7 @@ fn weights<W: Element>(
     (g, b)
 }
 
-fn pre_ln<H: Element, O: Element, W: Element>(seed: u64) {
+pub(crate) fn pre_ln<H: Element, O: Element, W: Element>(seed: u64) {
     let mut rng = Rng(seed);
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {
@@ -124,7 +124,7 @@ fn pre_ln_matches_reference() {
     pre_ln::<half::bf16, f32, half::bf16>(6);
 }
 
-fn post_ln<X: Element, O: Element, W: Element>(seed: u64, alpha: f32) {
+pub(crate) fn post_ln<X: Element, O: Element, W: Element>(seed: u64, alpha: f32) {
     let mut rng = Rng(seed);
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {

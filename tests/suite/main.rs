@@ -10,3 +10,4 @@ mod kernels;
 mod known;
 mod presets;
 mod rules;
+mod stack;
