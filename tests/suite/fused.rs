@@ -241,6 +241,60 @@ fn add_inplace_equals_out_of_place() {
     }
 }
 
+/// Pre-LN on f32 rows gives the same bits wherever the rows lie: short rows not aligned to 64
+/// bytes are normalized from an aligned scratch copy, the others in place.
+#[test]
+fn pre_ln_independent_of_alignment() {
+    let mut rng = Rng(23);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for width in [16usize, 77, 512, 600] {
+                let rows = 5;
+                let h0: Vec<f32> = (0..rows)
+                    .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
+                    .collect();
+                let d: Vec<f32> = (0..rows)
+                    .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
+                    .collect();
+                let (g, b) = weights::<f32>(&mut rng, kind, width);
+                let n = common::norm(kind, 1e-5).isa(isa);
+                let mut runs = Vec::new();
+                // Every offset of a 64-byte line (16 f32): each row is 64-byte aligned at one
+                // of them at least.
+                for off in 0..16 {
+                    let mut buf = vec![0.0f32; h0.len() + 16];
+                    buf[off..off + h0.len()].copy_from_slice(&h0);
+                    let h = &mut buf[off..off + h0.len()];
+                    let mut y = vec![0.0f32; h0.len()];
+                    let mut rstd = vec![0.0f32; rows];
+                    n.residual_forward(
+                        h,
+                        &d,
+                        rows,
+                        width,
+                        g.as_deref(),
+                        b.as_deref(),
+                        &mut y,
+                        Stats {
+                            mean: None,
+                            rstd: Some(&mut rstd),
+                        },
+                    )
+                    .unwrap();
+                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                    runs.push((bits(h), bits(&y), bits(&rstd)));
+                }
+                for (off, run) in runs.iter().enumerate() {
+                    assert!(
+                        run == &runs[0],
+                        "{isa} {kind:?} width {width}: offset {off} differs from offset 0"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn fused_errors() {
     let mut h = [1.0f32; 8];
