@@ -7,6 +7,13 @@ use approx::assert_relative_eq;
 use simdnorm::reference::check_row;
 use simdnorm::{Element, Isa, Norm, NormError, Parallelism, Stats, deepnorm};
 
+/// `rows` rows of `width` elements of `style`, one after another.
+fn batch<T: Element>(rng: &mut Rng, style: Style, rows: usize, width: usize) -> Vec<T> {
+    (0..rows)
+        .flat_map(|_| common::row::<T>(rng, style, width))
+        .collect()
+}
+
 fn weights<W: Element>(
     rng: &mut Rng,
     kind: Kind,
@@ -27,12 +34,8 @@ pub(crate) fn pre_ln<H: Element, O: Element, W: Element>(seed: u64) {
         for kind in [Kind::Rms, Kind::Layer] {
             for width in [1usize, 7, 16, 33, 100, 1000] {
                 let rows = 3;
-                let h0: Vec<H> = (0..rows)
-                    .flat_map(|_| common::row::<H>(&mut rng, Style::Plain, width))
-                    .collect();
-                let d: Vec<H> = (0..rows)
-                    .flat_map(|_| common::row::<H>(&mut rng, Style::Plain, width))
-                    .collect();
+                let h0: Vec<H> = batch(&mut rng, Style::Plain, rows, width);
+                let d: Vec<H> = batch(&mut rng, Style::Plain, rows, width);
                 let (g, b) = weights::<W>(&mut rng, kind, width);
                 let eps = common::eps(&mut rng);
                 let mut h = h0.clone();
@@ -130,12 +133,8 @@ pub(crate) fn post_ln<X: Element, O: Element, W: Element>(seed: u64, alpha: f32)
         for kind in [Kind::Rms, Kind::Layer] {
             for width in [1usize, 5, 16, 31, 257, 2000] {
                 let rows = 3;
-                let x: Vec<X> = (0..rows)
-                    .flat_map(|_| common::row::<X>(&mut rng, Style::Plain, width))
-                    .collect();
-                let d: Vec<X> = (0..rows)
-                    .flat_map(|_| common::row::<X>(&mut rng, Style::BigMean, width))
-                    .collect();
+                let x: Vec<X> = batch(&mut rng, Style::Plain, rows, width);
+                let d: Vec<X> = batch(&mut rng, Style::BigMean, rows, width);
                 let (g, b) = weights::<W>(&mut rng, kind, width);
                 let eps = common::eps(&mut rng);
                 let mut y = vec![O::ZERO; x.len()];
@@ -203,12 +202,8 @@ fn add_inplace_equals_out_of_place() {
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {
             let (rows, width) = (4, 77);
-            let x: Vec<f32> = (0..rows)
-                .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
-                .collect();
-            let d: Vec<f32> = (0..rows)
-                .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
-                .collect();
+            let x: Vec<f32> = batch(&mut rng, Style::Plain, rows, width);
+            let d: Vec<f32> = batch(&mut rng, Style::Plain, rows, width);
             let (g, b) = weights::<f32>(&mut rng, kind, width);
             let n = common::norm(kind, 1e-5).isa(isa);
             let mut y = vec![0.0f32; x.len()];
@@ -250,12 +245,8 @@ fn pre_ln_independent_of_alignment() {
         for kind in [Kind::Rms, Kind::Layer] {
             for width in [16usize, 77, 512, 600] {
                 let rows = 5;
-                let h0: Vec<f32> = (0..rows)
-                    .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
-                    .collect();
-                let d: Vec<f32> = (0..rows)
-                    .flat_map(|_| common::row::<f32>(&mut rng, Style::Plain, width))
-                    .collect();
+                let h0: Vec<f32> = batch(&mut rng, Style::Plain, rows, width);
+                let d: Vec<f32> = batch(&mut rng, Style::Plain, rows, width);
                 let (g, b) = weights::<f32>(&mut rng, kind, width);
                 let n = common::norm(kind, 1e-5).isa(isa);
                 let mut runs = Vec::new();
