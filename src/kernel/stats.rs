@@ -157,12 +157,15 @@ fn chan_pairs<L: Lanes>() -> ([(usize, usize); MAX_ACC], usize) {
     (pairs, k)
 }
 
-/// The weights of the merges of [`welford_lanes`]'s accumulators after `steps` groups and
-/// `extra` single vectors (accumulator `j` holds `steps + (j < extra)` values), and the count
-/// of the merged state. They depend only on the counts, which every row of one width shares:
-/// rows reduced together compute them once, and a row alone computes the same bits.
+/// The shape of [`welford_lanes`]'s sweep, `steps` groups of `WELFORD_ACC` vectors then
+/// `extra < WELFORD_ACC` single vectors (accumulator `j` holds `steps + (j < extra)` values),
+/// with the weights of the merges of its accumulators and the count of the merged state. They
+/// depend only on the counts, which every row of one width shares: rows reduced together
+/// compute them once, and a row alone computes the same bits.
 #[derive(Clone, Copy)]
 struct ChanTree {
+    steps: usize,
+    extra: usize,
     w: [Option<(f32, f32)>; MAX_ACC],
     count: f32,
 }
@@ -180,7 +183,12 @@ impl ChanTree {
             *w = chan_weights(cnt[a], cnt[b]);
             cnt[a] += cnt[b];
         }
-        ChanTree { w, count: cnt[0] }
+        ChanTree {
+            steps,
+            extra,
+            w,
+            count: cnt[0],
+        }
     }
 }
 
@@ -199,21 +207,19 @@ fn first_step<L: Lanes, T: Element, const SCALED: bool>(
     }
 }
 
-/// Welford over `steps` groups of `WELFORD_ACC` vectors, then `extra < WELFORD_ACC` single
-/// vectors, of `x` (which holds at least that many vectors), per lane in `f32`; the
-/// accumulators are then merged with Chan's formula, with the weights `tree` has for these
-/// counts, into one state per lane: the lane means and the lane M2s (every lane's count is
-/// `tree.count`).
+/// Welford over the vectors of `x` that `tree` describes (`x` holds at least that many), per
+/// lane in `f32`; the accumulators are then merged with Chan's formula, with the weights
+/// `tree` has for these counts, into one state per lane: the lane means and the lane M2s
+/// (every lane's count is `tree.count`).
 #[inline(always)]
 fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
     x: &[T],
-    steps: usize,
-    extra: usize,
+    tree: &ChanTree,
     scale_v: F<L>,
     shift_v: F<L>,
-    tree: &ChanTree,
 ) -> (F<L>, F<L>) {
+    let (steps, extra) = (tree.steps, tree.extra);
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;
@@ -329,7 +335,7 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
     shift_v: F<L>,
 ) -> Welford {
     let tree = ChanTree::new::<L>(steps, extra);
-    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, x, steps, extra, scale_v, shift_v, &tree);
+    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, x, &tree, scale_v, shift_v);
     lane_merge(l, mv, qv, tree.count)
 }
 
@@ -398,13 +404,12 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     let acc = L::WELFORD_ACC;
     let one = s.splat_f32s(1.0);
     let zero = s.splat_f32s(0.0);
-    let (steps, extra) = (vectors / acc, vectors % acc);
     // The merge weights once for all the rows: they share the counts.
-    let tree = ChanTree::new::<L>(steps, extra);
+    let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
     let (mut mv, mut qv) = ([zero; MAX_LANES], [zero; MAX_LANES]);
     for (r, x) in rows.iter().enumerate() {
         let k = s.splat_f32s(shift[r]);
-        (mv[r], qv[r]) = welford_lanes::<L, T, false>(l, x, steps, extra, one, k, &tree);
+        (mv[r], qv[r]) = welford_lanes::<L, T, false>(l, x, &tree, one, k);
     }
     let mut w = lane_merge_rows(l, &mv, &qv, tree.count);
     for (r, x) in rows.iter().enumerate() {
