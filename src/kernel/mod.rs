@@ -7,10 +7,12 @@
 pub(crate) mod apply;
 pub(crate) mod fused;
 pub(crate) mod lanes;
+pub(crate) mod short;
 pub(crate) mod stats;
 
 use apply::{Affine, apply, apply_scaled};
 use lanes::{Lanes, MAX_LANES};
+use short::is_short;
 use stats::{Welford, one_block, sum_sq, welford, welford_rows};
 
 use core::ops::Range;
@@ -201,7 +203,13 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
             let ss = outline(
                 l,
                 #[inline(always)]
-                || sum_sq::<L, X, false>(l, x, 1.0),
+                || {
+                    if is_short::<L>(x.len()) {
+                        short::sum_sq::<L, X>(l, x)
+                    } else {
+                        sum_sq::<L, X, false>(l, x, 1.0)
+                    }
+                },
             );
             rms_plan(ss, factors(&[ss], width, p.eps_width)[0])
         }

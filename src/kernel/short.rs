@@ -1,0 +1,61 @@
+//! RMSNorm statistics of short rows (QK-norm's heads of 64 or 128 elements, and any row of at
+//! most `SHORT_VECS` vectors): the row's vectors are loaded into registers, all at once, and
+//! their squares summed by a fixed pairwise tree, without the general sweep's loop over blocks
+//! of accumulators, which such a row has too few elements to amortize (docs/PERFORMANCE.md).
+//! (LayerNorm's short rows keep Welford: the corrected two-pass algorithm on these vectors
+//! measured slower than its grouped lane merges, docs/PERFORMANCE.md.)
+
+use pulp::Simd;
+
+use super::lanes::{F, Lanes, load, load_partial};
+use crate::element::Element;
+
+/// The most vectors (of `N` lanes, the last one partial or not) in a short row: 128 elements on
+/// AVX-512, 64 on AVX2, 32 on NEON and the portable path. A constant, so that every loop
+/// below unrolls and the row's vectors stay in registers.
+const SHORT_VECS: usize = 8;
+
+/// Whether a row of `width` elements is short on the path `L`.
+#[inline(always)]
+pub(super) fn is_short<L: Lanes>(width: usize) -> bool {
+    width <= SHORT_VECS * L::N
+}
+
+/// The vectors of a short row in `f32`, the last one zero-padded and the ones past the row
+/// zero (adding nothing to a sum of squares).
+#[inline(always)]
+fn values<L: Lanes, T: Element>(l: L, x: &[T]) -> [F<L>; SHORT_VECS] {
+    let s = l.simd();
+    let n = L::N;
+    debug_assert!(is_short::<L>(x.len()));
+    let full = x.len() / n;
+    let tail = &x[full * n..];
+    let mut v = [s.splat_f32s(0.0); SHORT_VECS];
+    // Every index is compared, none computed, so that the unrolled loop keeps `v` in registers
+    // (a computed index, `v[full]`, put the whole array on the stack: 1.5x slower).
+    for (i, vi) in v.iter_mut().enumerate() {
+        if i < full {
+            *vi = load(l, &x[i * n..i * n + n]);
+        } else if i == full && !tail.is_empty() {
+            *vi = load_partial(l, tail);
+        }
+    }
+    v
+}
+
+/// The sum of squares of a short row ([`is_short`]) in `f32`: the squares of its vectors summed
+/// by a fixed pairwise tree (`a[j] + a[j + half]`, halving), then across the lanes.
+#[inline(always)]
+pub(super) fn sum_sq<L: Lanes, T: Element>(l: L, x: &[T]) -> f64 {
+    let s = l.simd();
+    let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
+    let mut k = SHORT_VECS;
+    while k > 1 {
+        let h = k / 2;
+        for j in 0..h {
+            a[j] = s.add_f32s(a[j], a[j + h]);
+        }
+        k = h;
+    }
+    l.hsum(a[0]) as f64
+}
