@@ -3,7 +3,8 @@
 //! For RMSNorm and LayerNorm, f32/f16/bf16, and transformer-shaped batches, prints the time per
 //! call, the throughput in GB/s (bytes of x read plus bytes of y written) and the ratio of that
 //! throughput to `copy_from_slice` of the same bytes between the same buffers, measured in the
-//! same run (1.0 = copy speed). Buffers are allocated and pre-faulted once per shape; every
+//! same run on as many threads as the norm (1.0 = copy speed), then the thread scaling of both.
+//! Buffers are allocated and pre-faulted once per shape; every
 //! figure is the median of several timed samples taken after a warm-up, norm and copy samples
 //! interleaved.
 //!
@@ -21,6 +22,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use half::{bf16, f16};
+use rayon::prelude::*;
 use simdnorm::{Element, Isa, Norm, Parallelism};
 
 #[cfg(feature = "bench-peers")]
@@ -220,6 +222,11 @@ fn bench<T: Element>(
         y2,
     } = b;
     let beta_opt = (kind == Kind::Layer).then_some(&beta[..]);
+    let threads = par.blocks(rows, width * T::BYTES);
+    // The copy runs on as many threads as the norm, each copying one contiguous block of
+    // rows, so that a row of the default threading is compared with what the same threads
+    // can move (the two-thread copy is the memory's limit for the thread-scaling target).
+    let block = rows.div_ceil(threads) * width;
     let (ns, copy_ns) = time_pair(
         o.quick,
         || {
@@ -233,7 +240,15 @@ fn bench<T: Element>(
             )
             .unwrap()
         },
-        || black_box(&mut y2[..]).copy_from_slice(black_box(&x[..])),
+        || {
+            if threads == 1 {
+                black_box(&mut y2[..]).copy_from_slice(black_box(&x[..]));
+            } else {
+                y2.par_chunks_mut(block)
+                    .zip(x.par_chunks(block))
+                    .for_each(|(d, s)| black_box(d).copy_from_slice(black_box(s)));
+            }
+        },
     );
     let naive_ns = with_naive.then(|| {
         time_pair(
@@ -253,7 +268,6 @@ fn bench<T: Element>(
         .0
     });
     let bytes = (2 * n * T::BYTES) as f64;
-    let threads = par.blocks(rows, width * T::BYTES);
     let peer_ns = if with_peer {
         peer_time(o, kind, &x[..], rows, width, &gamma[..], &beta[..], threads)
     } else {
@@ -418,21 +432,53 @@ fn table(o: &Opts) {
         );
     }
     let shapes: &[(usize, usize)] = if o.quick { &QUICK_SHAPES } else { &SHAPES };
+    let mut scaling = Vec::new();
     for kind in [Kind::Rms, Kind::Layer] {
         for &(rows, width) in shapes {
             for dtype in ["f32", "f16", "bf16"] {
-                match dtype {
+                scaling.extend(match dtype {
                     "f32" => shape::<f32>(o, kind, rows, width, &isas, best),
                     "f16" => shape::<f16>(o, kind, rows, width, &isas, best),
                     _ => shape::<bf16>(o, kind, rows, width, &isas, best),
-                }
+                });
             }
+        }
+    }
+    if !o.json && !scaling.is_empty() {
+        println!(
+            "\nthread scaling, {best}: time on one thread / time with the default threading, for \
+             the norm and for the copy (split into the same blocks of rows on the same threads)"
+        );
+        println!(
+            "{:<10} {:<4} {:>11} {:>3} {:>7} {:>7}",
+            "kernel", "type", "rows x width", "thr", "norm", "copy"
+        );
+        for (one, all) in &scaling {
+            println!(
+                "{:<10} {:<4} {:>11} {:>3} {:>6.2}x {:>6.2}x",
+                one.kernel,
+                one.dtype,
+                format!("{}x{}", one.rows, one.width),
+                all.threads,
+                one.ns / all.ns,
+                all.copy_gbps / one.copy_gbps
+            );
         }
     }
 }
 
-fn shape<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isas: &[Isa], best: Isa) {
+/// Measures one shape and prints its rows; returns the detected path's one-thread row and its
+/// row with the default threading where that uses more than one thread.
+fn shape<T: Element>(
+    o: &Opts,
+    kind: Kind,
+    rows: usize,
+    width: usize,
+    isas: &[Isa],
+    best: Isa,
+) -> Option<(Row, Row)> {
     let mut b = Bufs::<T>::new(rows, width);
+    let mut one = None;
     // Every path on one thread (the naive loop measured once, with the first), then the
     // detected path with the default threading, which uses the pool only for large batches.
     let skip_scalar = o.quick || rows * width > 8 << 20;
@@ -452,6 +498,9 @@ fn shape<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isas: &[Is
             k == 0,
         );
         print(o, &r);
+        if isa == best {
+            one = Some(r);
+        }
     }
     // (Skipped where the default keeps the batch on one thread: it is the first row again.)
     if rayon::current_num_threads() > 1 && Parallelism::Auto.blocks(rows, width * T::BYTES) > 1 {
@@ -467,7 +516,9 @@ fn shape<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize, isas: &[Is
             true,
         );
         print(o, &r);
+        return one.map(|one| (one, r));
     }
+    None
 }
 
 /// Time per call of RMSNorm f32 on one thread and on the whole pool (forced split), for batch
