@@ -4,9 +4,8 @@
 //! call, the throughput in GB/s (bytes of x read plus bytes of y written) and the ratio of that
 //! throughput to `copy_from_slice` of the same bytes between the same buffers, measured in the
 //! same run on as many threads as the norm (1.0 = copy speed), then the thread scaling of both.
-//! Buffers are allocated and pre-faulted once per shape; every
-//! figure is the median of several timed samples taken after a warm-up, norm and copy samples
-//! interleaved.
+//! Buffers are allocated and pre-faulted once per shape; every figure is the median of several
+//! timed samples taken after a warm-up, norm and copy samples interleaved.
 //!
 //! ```text
 //! cargo run --release --example normbench                 # the table

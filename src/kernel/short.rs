@@ -32,7 +32,7 @@ fn values<L: Lanes, T: Element>(l: L, x: &[T]) -> [F<L>; SHORT_VECS] {
     let tail = &x[full * n..];
     let mut v = [s.splat_f32s(0.0); SHORT_VECS];
     // Every index is compared, none computed, so that the unrolled loop keeps `v` in registers
-    // (a computed index, `v[full]`, put the whole array on the stack: 1.3x slower).
+    // (a computed index, `v[full]`, put the whole array on the stack: 1.3-1.5x slower).
     for (i, vi) in v.iter_mut().enumerate() {
         if i < full {
             *vi = load(l, &x[i * n..i * n + n]);
