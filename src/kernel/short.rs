@@ -8,6 +8,7 @@
 use pulp::Simd;
 
 use super::lanes::{F, Lanes, load, load_partial};
+use super::stats::pairwise;
 use crate::element::Element;
 
 /// The most vectors (of `N` lanes, the last one partial or not) in a short row: 128 elements on
@@ -43,19 +44,11 @@ fn values<L: Lanes, T: Element>(l: L, x: &[T]) -> [F<L>; SHORT_VECS] {
     v
 }
 
-/// The sum of squares of a short row ([`is_short`]) in `f32`: the squares of its vectors summed
-/// by a fixed pairwise tree (`a[j] + a[j + half]`, halving), then across the lanes.
+/// The sum of squares of a short row ([`is_short`]) in `f32`: the squares of all
+/// `SHORT_VECS` vectors summed by a fixed pairwise tree ([`pairwise`]), then across the lanes.
 #[inline(always)]
 pub(super) fn sum_sq<L: Lanes, T: Element>(l: L, x: &[T]) -> f64 {
     let s = l.simd();
     let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
-    let mut k = SHORT_VECS;
-    while k > 1 {
-        let h = k / 2;
-        for j in 0..h {
-            a[j] = s.add_f32s(a[j], a[j + h]);
-        }
-        k = h;
-    }
-    l.hsum(a[0]) as f64
+    l.hsum(pairwise(l, &mut a, SHORT_VECS)) as f64
 }

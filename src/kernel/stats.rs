@@ -441,7 +441,7 @@ fn square_add<L: Lanes, T: Element, const SCALED: bool>(
 }
 
 /// Sum of squares of `steps` groups of `WELFORD_ACC` vectors, then `extra` single vectors, then
-/// the zero-padded `tail`, in `f32`, per lane (the accumulators added pairwise).
+/// the zero-padded `tail`, in `f32`, per lane (the accumulators added by [`pairwise`]).
 #[inline(always)]
 fn sum_sq_lanes<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -472,19 +472,28 @@ fn sum_sq_lanes<L: Lanes, T: Element, const SCALED: bool>(
         let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
         sums[acc - 1] = l.fma(v, v, sums[acc - 1]);
     }
-    // Pairwise over the accumulators.
-    let mut width = acc;
+    pairwise(l, &mut sums, acc)
+}
+
+/// The sum of the first `width` vectors of `a`, pairwise: `a[j] + a[j + half]` for each
+/// `j < half`, and `a[0] + a[width - 1]` when `width` is odd, halving `width` down to one.
+/// (With `width` a constant, as every caller has it, the loop unrolls and `a` stays in
+/// registers.)
+#[inline(always)]
+pub(crate) fn pairwise<L: Lanes, const K: usize>(l: L, a: &mut [F<L>; K], width: usize) -> F<L> {
+    let s = l.simd();
+    let mut width = width;
     while width > 1 {
         let half = width / 2;
         for j in 0..half {
-            sums[j] = s.add_f32s(sums[j], sums[j + half]);
+            a[j] = s.add_f32s(a[j], a[j + half]);
         }
         if width % 2 == 1 {
-            sums[0] = s.add_f32s(sums[0], sums[width - 1]);
+            a[0] = s.add_f32s(a[0], a[width - 1]);
         }
         width = half;
     }
-    sums[0]
+    a[0]
 }
 
 /// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`).
