@@ -298,6 +298,65 @@ fn misaligned_slices() {
     }
 }
 
+/// Every offset of the output within a 64-byte line, with the input where it is, gives the
+/// same bits; so does normalizing in place at every offset. (The apply sweep peels elements off
+/// the front of a misaligned output, so that its stores are aligned, on paths where that is
+/// cheap.)
+fn output_offsets<T: Element + PartialEq + std::fmt::Debug>(
+    n: &simdnorm::Norm,
+    x: &[T],
+    width: usize,
+    g: Option<&[f32]>,
+    be: Option<&[f32]>,
+    label: &str,
+) {
+    let rows = x.len() / width;
+    let mut want = vec![T::ZERO; x.len()];
+    n.forward(x, rows, width, g, be, &mut want).unwrap();
+    let lanes = 64 / T::BYTES;
+    for off in 0..lanes {
+        let mut out = vec![T::ZERO; x.len() + lanes];
+        n.forward(x, rows, width, g, be, &mut out[off..off + x.len()])
+            .unwrap();
+        assert_eq!(
+            &out[off..off + x.len()],
+            &want[..],
+            "{} {label} offset {off}",
+            T::NAME
+        );
+        let mut buf = vec![T::ZERO; x.len() + lanes];
+        buf[off..off + x.len()].copy_from_slice(x);
+        n.forward_inplace(&mut buf[off..off + x.len()], rows, width, g, be)
+            .unwrap();
+        assert_eq!(
+            &buf[off..off + x.len()],
+            &want[..],
+            "{} {label} in place, offset {off}",
+            T::NAME
+        );
+    }
+}
+
+#[test]
+fn output_alignment_keeps_bits() {
+    let mut rng = Rng(17);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            for width in [1usize, 7, 16, 23, 64, 128, 129, 300] {
+                let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
+                let h: Vec<half::f16> = case.x.iter().map(|&v| half::f16::from_f32(v)).collect();
+                let b: Vec<half::bf16> = case.x.iter().map(|&v| half::bf16::from_f32(v)).collect();
+                let n = common::norm(kind, case.eps).isa(isa);
+                let (g, be) = (case.gamma.as_deref(), case.beta.as_deref());
+                let label = format!("{isa} {kind:?} width {width}");
+                output_offsets(&n, &case.x, width, g, be, &label);
+                output_offsets(&n, &h, width, g, be, &label);
+                output_offsets(&n, &b, width, g, be, &label);
+            }
+        }
+    }
+}
+
 /// `n` on the 3 rows of `x`, written `off` elements into the output, gives the same bits with
 /// streaming and with cached stores.
 fn stores_agree<T: Element + PartialEq + std::fmt::Debug>(
