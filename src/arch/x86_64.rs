@@ -91,6 +91,26 @@ unsafe fn store256<const NT: bool>(p: *mut __m256i, v: __m256i) {
 }
 type F16 = pulp::f32x16;
 
+/// `vpshufb` control widening 8 bf16 (the same 16 bytes in both 128-bit halves) to f32: lane
+/// `k` takes bytes `2k, 2k + 1` as its top half and zeros (`0x80`: clear) as its bottom half.
+const BF16_WIDEN: __m256i = unsafe {
+    // SAFETY: a plain 32-byte array reinterpreted as the 32-byte vector type.
+    core::mem::transmute::<[u8; 32], __m256i>([
+        0x80, 0x80, 0, 1, 0x80, 0x80, 2, 3, 0x80, 0x80, 4, 5, 0x80, 0x80, 6, 7, //
+        0x80, 0x80, 8, 9, 0x80, 0x80, 10, 11, 0x80, 0x80, 12, 13, 0x80, 0x80, 14, 15,
+    ])
+};
+
+/// `vpshufb` control gathering the top halves (bytes 2-3 of each 32-bit lane) of each 128-bit
+/// half into that half's low 8 bytes.
+const BF16_NARROW: __m256i = unsafe {
+    // SAFETY: as BF16_WIDEN.
+    core::mem::transmute::<[u8; 32], __m256i>([
+        2, 3, 6, 7, 10, 11, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, //
+        2, 3, 6, 7, 10, 11, 14, 15, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    ])
+};
+
 impl Lanes for Avx2Token {
     type S = pulp::x86::V3;
     const N: usize = 8;
@@ -190,10 +210,13 @@ impl Lanes for Avx2Token {
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> F8 {
         assert!(s.len() >= 8);
-        // SAFETY: 16 readable bytes (asserted); AVX2 proven. bf16 is the top half of an f32.
+        // SAFETY: 16 readable bytes (asserted); AVX2 proven. bf16 is the top half of an f32:
+        // the 16 bytes loaded into both 128-bit halves, and one byte shuffle puts element k in
+        // the top half of lane k with zeros below (one shuffle-unit operation, where a zero
+        // extension and a shift take two; Zen 3 has two units for them).
         cast(unsafe {
-            let w = _mm256_cvtepu16_epi32(_mm_loadu_si128(s.as_ptr().cast()));
-            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w))
+            let h = _mm256_broadcastsi128_si256(_mm_loadu_si128(s.as_ptr().cast()));
+            _mm256_shuffle_epi8(h, BF16_WIDEN)
         })
     }
     #[inline(always)]
@@ -203,20 +226,19 @@ impl Lanes for Avx2Token {
         unsafe {
             let v: __m256 = cast(v);
             let b = _mm256_castps_si256(v);
-            let hi = _mm256_srli_epi32::<16>(b);
-            // Round to nearest even: add 0x7FFF plus the lowest kept bit, then truncate.
-            let bias = _mm256_add_epi32(
-                _mm256_and_si256(hi, _mm256_set1_epi32(1)),
-                _mm256_set1_epi32(0x7FFF),
-            );
-            let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(b, bias));
+            // Round to nearest even: add 0x7FFF plus the lowest kept bit (bit 16), then keep
+            // the top half. The bit is tested by a compare (-1 where set), not shifted down:
+            // the vector shift and shuffle units are the busy ones in a bf16 sweep.
+            let lsb = _mm256_set1_epi32(0x1_0000);
+            let odd = _mm256_cmpeq_epi32(_mm256_and_si256(b, lsb), lsb);
+            let rounded = _mm256_sub_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), odd);
             // NaN stays NaN (quiet bit set) instead of rounding into Inf.
-            let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
+            let quiet = _mm256_or_si256(b, _mm256_set1_epi32(0x40_0000));
             let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
             let r = _mm256_blendv_epi8(rounded, quiet, nan);
-            // Every lane is < 0x10000, so the unsigned-saturating pack is exact; the pack works
-            // per 128-bit half, and the permute gathers the two useful quadwords.
-            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+            // The top halves: one byte shuffle gathers each 128-bit half's four into its low
+            // 8 bytes, and the permute joins the two halves' quadwords.
+            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_shuffle_epi8(r, BF16_NARROW));
             store128::<NT>(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
         }
     }
