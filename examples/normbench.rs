@@ -874,7 +874,8 @@ fn main() {
 /// one out). `best` = copy time / (read + apply): the copy ratio a norm made of these two
 /// sweeps could reach at most on this machine (`rms both`: read then apply, row by row, as the
 /// kernels run them). A second table does the same for f16 and bf16 activations (conversions
-/// in registers, f32 weights). x86-64 with AVX-512 only.
+/// in registers, f32 weights). x86-64 with AVX-512, or AVX2 with FMA and F16C (the same loops
+/// on 256-bit vectors, eight accumulators in the read so that both FMA pipes stay busy).
 mod bounds {
     use super::{Opts, fmt_ns, time_pair};
     use std::hint::black_box;
@@ -1057,6 +1058,174 @@ mod bounds {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use std::arch::x86_64::*;
+
+        /// Sum of squares of `x` (a multiple of 64 elements).
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn sum_sq(x: &[f32]) -> f32 {
+            assert!(x.len().is_multiple_of(64));
+            let mut a = [_mm256_setzero_ps(); 8];
+            for c in x.chunks_exact(64) {
+                for (j, acc) in a.iter_mut().enumerate() {
+                    // SAFETY: 8 elements at j * 8 within the 64-element chunk.
+                    let v = unsafe { _mm256_loadu_ps(c.as_ptr().add(j * 8)) };
+                    *acc = _mm256_fmadd_ps(v, v, *acc);
+                }
+            }
+            // SAFETY: AVX2 (and so AVX) by this function's contract.
+            unsafe { super::avx2_16::reduce(a) }
+        }
+
+        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 8).
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn apply(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+            let n = y.len();
+            assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
+            let mut i = 0;
+            while i < n {
+                // SAFETY: i + 8 <= n for x, g, y and b (length-checked above).
+                unsafe {
+                    let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                    let w = _mm256_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
+                        Some(b) => {
+                            let t = _mm256_mul_ps(_mm256_sub_ps(v, m), r);
+                            _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    _mm256_storeu_ps(y.as_mut_ptr().add(i), o);
+                }
+                i += 8;
+            }
+        }
+    }
+
+    /// The 16-bit sweeps of `avx512_16` on 256-bit vectors: `F` = 0 for f16 (F16C), 1 for bf16
+    /// with integer round-to-nearest-even (narrowed by a pack and a lane permute, as AVX2 has no
+    /// 32-to-16-bit narrowing store).
+    #[cfg(target_arch = "x86_64")]
+    pub mod avx2_16 {
+        use std::arch::x86_64::*;
+
+        #[inline(always)]
+        unsafe fn widen<const F: u8>(p: *const u16) -> __m256 {
+            // SAFETY: the caller's: 8 readable elements at p; AVX2 and F16C enabled.
+            unsafe {
+                let h = _mm_loadu_si128(p.cast());
+                if F == 0 {
+                    _mm256_cvtph_ps(h)
+                } else {
+                    _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+                }
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn narrow<const F: u8>(p: *mut u16, v: __m256) {
+            // SAFETY: the caller's: 8 writable elements at p; AVX2 and F16C enabled.
+            unsafe {
+                let h = if F == 0 {
+                    _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v)
+                } else {
+                    let b = _mm256_castps_si256(v);
+                    let odd = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+                    let r = _mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF)));
+                    let r = _mm256_srli_epi32::<16>(r);
+                    let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+                    _mm256_castsi256_si128(p)
+                };
+                _mm_storeu_si128(p.cast(), h)
+            }
+        }
+
+        /// The sum of the lanes of eight accumulators.
+        ///
+        /// # Safety
+        /// The CPU has AVX.
+        #[inline(always)]
+        pub(super) unsafe fn reduce(a: [__m256; 8]) -> f32 {
+            let mut t = [0.0f32; 8];
+            for v in a {
+                let mut l = [0.0f32; 8];
+                // SAFETY: 8 writable elements; AVX by the caller's contract.
+                unsafe { _mm256_storeu_ps(l.as_mut_ptr(), v) };
+                for (t, l) in t.iter_mut().zip(l) {
+                    *t += l;
+                }
+            }
+            t.iter().sum()
+        }
+
+        /// Both sweeps of one row (`b`: LayerNorm's apply; none: RMSNorm's), `F` 0 or 1.
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn both<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            let n = y.len();
+            assert!(n.is_multiple_of(64) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            // SAFETY: the features are this function's; every load is 8 elements at j * 8
+            // within a 64-element chunk, and i + 8 <= n for x, g, y and b (checked above).
+            unsafe {
+                let mut a = [_mm256_setzero_ps(); 8];
+                for c in x.chunks_exact(64) {
+                    for (j, acc) in a.iter_mut().enumerate() {
+                        let v = widen::<F>(c.as_ptr().add(j * 8));
+                        *acc = _mm256_fmadd_ps(v, v, *acc);
+                    }
+                }
+                std::hint::black_box(reduce(a));
+                let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
+                let mut i = 0;
+                while i < n {
+                    let v = widen::<F>(x.as_ptr().add(i));
+                    let w = _mm256_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
+                        Some(b) => {
+                            let t = _mm256_mul_ps(_mm256_sub_ps(v, m), r);
+                            _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    narrow::<F>(y.as_mut_ptr().add(i), o);
+                    i += 8;
+                }
+            }
+        }
+    }
+
+    /// One path's floors: its name and its sweeps (`unsafe`: each needs its CPU features,
+    /// which `table` detects before choosing it).
+    #[cfg(target_arch = "x86_64")]
+    struct Floors {
+        name: &'static str,
+        sum_sq: unsafe fn(&[f32]) -> f32,
+        apply: Apply,
+        /// Both 16-bit sweeps of a row: f16, then bf16; the bf16 stores' description.
+        both16: [Sweep16; 2],
+        bf16_by: &'static str,
+    }
+
+    /// The apply sweep: `(x, weight, bias, y)`.
+    #[cfg(target_arch = "x86_64")]
+    type Apply = unsafe fn(&[f32], &[f32], Option<&[f32]>, &mut [f32]);
+
+    /// Both 16-bit sweeps of a row: `(x, weight, bias, y)`.
+    #[cfg(target_arch = "x86_64")]
+    type Sweep16 = unsafe fn(&[u16], &[f32], Option<&[f32]>, &mut [u16]);
+
     /// Times `f` on every row of `x` (writing the same row of `y`) against a copy of `x` into
     /// `y2`, as `time_pair` does.
     #[cfg(target_arch = "x86_64")]
@@ -1084,18 +1253,56 @@ mod bounds {
 
     pub fn table(o: &Opts) {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
-            return run(o);
+        {
+            use std::is_x86_feature_detected as has;
+            let f16c = has!("f16c");
+            if has!("avx512f") && has!("avx512bw") && f16c {
+                let bf16 = has!("avx512bf16");
+                return run(
+                    o,
+                    &Floors {
+                        name: "AVX-512",
+                        sum_sq: avx512::sum_sq,
+                        apply: avx512::apply,
+                        both16: [
+                            avx512_16::both::<0>,
+                            if bf16 {
+                                avx512_16::both_bf16
+                            } else {
+                                avx512_16::both::<1>
+                            },
+                        ],
+                        bf16_by: if bf16 {
+                            "by vcvtneps2bf16, AVX512-BF16"
+                        } else {
+                            "by integer rounding (no AVX512-BF16 here)"
+                        },
+                    },
+                );
+            }
+            if has!("avx2") && has!("fma") && f16c {
+                return run(
+                    o,
+                    &Floors {
+                        name: "AVX2",
+                        sum_sq: avx2::sum_sq,
+                        apply: avx2::apply,
+                        both16: [avx2_16::both::<0>, avx2_16::both::<1>],
+                        bf16_by: "by integer rounding, packed",
+                    },
+                );
+            }
         }
         let _ = o;
-        println!("normbench --bounds: needs an x86-64 CPU with AVX-512");
+        println!("normbench --bounds: needs an x86-64 CPU with AVX-512, or AVX2 with FMA and F16C");
     }
 
     #[cfg(target_arch = "x86_64")]
-    fn run(o: &Opts) {
+    fn run(o: &Opts, fl: &Floors) {
         println!(
-            "the sweeps alone (f32, 1 thread, AVX-512), row by row as the kernels go; \
-             best = copy / (read + apply)"
+            "the sweeps alone (f32, 1 thread, {}), row by row as the kernels go; \
+             best = copy / (read + apply)",
+            fl.name
         );
         println!(
             "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
@@ -1127,12 +1334,12 @@ mod bounds {
             let mut sweep = |read: bool, apply: Option<Option<&[f32]>>| {
                 per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
                     if read {
-                        // SAFETY: AVX-512F detected in `table`.
-                        black_box(unsafe { avx512::sum_sq(xr) });
+                        // SAFETY: `table` chose `fl` after detecting its features.
+                        black_box(unsafe { (fl.sum_sq)(xr) });
                     }
                     if let Some(bias) = apply {
-                        // SAFETY: AVX-512F detected in `table`.
-                        unsafe { avx512::apply(xr, &g, bias, yr) }
+                        // SAFETY: as above.
+                        unsafe { (fl.apply)(xr, &g, bias, yr) }
                     }
                 })
             };
@@ -1153,34 +1360,25 @@ mod bounds {
                 copy / ln_both
             );
         }
-        run16(o);
+        run16(o, fl);
     }
 
     /// The same floors for 16-bit activations: statistics then apply, row by row, against a
     /// copy of the same 16-bit bytes.
     #[cfg(target_arch = "x86_64")]
-    fn run16(o: &Opts) {
+    fn run16(o: &Opts, fl: &Floors) {
         use half::{bf16, f16};
-        let bf16_insn = std::is_x86_feature_detected!("avx512bf16");
-        let f16c = std::is_x86_feature_detected!("f16c");
         println!();
         println!(
-            "16-bit activations (f32 weights; bf16 stores {}): both sweeps row by row; \
+            "16-bit activations ({}, f32 weights; bf16 stores {}): both sweeps row by row; \
              best = copy / both",
-            if bf16_insn {
-                "by vcvtneps2bf16, AVX512-BF16"
-            } else {
-                "by integer rounding (no AVX512-BF16 here)"
-            }
+            fl.name, fl.bf16_by
         );
         println!(
             "{:>5} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9}",
             "type", "rows x width", "copy", "rms both", "ln both", "best rms", "best ln"
         );
-        for (name, f) in [("f16", 0u8), ("bf16", if bf16_insn { 2 } else { 1 })] {
-            if f == 0 && !f16c {
-                continue;
-            }
+        for (name, f, both16) in [("f16", 0u8, fl.both16[0]), ("bf16", 1, fl.both16[1])] {
             for (rows, width) in [(1, 4096), (16, 4096), (128, 4096), (512, 768), (4096, 128)] {
                 let n = rows * width;
                 let x: Vec<u16> = (0..n)
@@ -1199,15 +1397,8 @@ mod bounds {
                 let mut y2 = vec![0u16; n];
                 let mut both = |bias: Option<&[f32]>| {
                     per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
-                        // SAFETY: AVX-512F/BW detected in `table`, F16C checked above,
-                        // AVX512-BF16 detected when `f` is 2.
-                        unsafe {
-                            match f {
-                                0 => avx512_16::both::<0>(xr, &g, bias, yr),
-                                1 => avx512_16::both::<1>(xr, &g, bias, yr),
-                                _ => avx512_16::both_bf16(xr, &g, bias, yr),
-                            }
-                        }
+                        // SAFETY: `table` chose `fl` after detecting its features.
+                        unsafe { both16(xr, &g, bias, yr) }
                     })
                 };
                 let (rms, copy) = both(None);
