@@ -1112,8 +1112,8 @@ mod bounds {
     }
 
     /// The 16-bit sweeps of `avx512_16` on 256-bit vectors: `F` = 0 for f16 (F16C), 1 for bf16
-    /// with integer round-to-nearest-even (narrowed by a pack and a lane permute, as AVX2 has no
-    /// 32-to-16-bit narrowing store).
+    /// with integer round-to-nearest-even (narrowed by a byte shuffle and a lane permute, as
+    /// AVX2 has no 32-to-16-bit narrowing store).
     #[cfg(target_arch = "x86_64")]
     pub mod avx2_16 {
         use std::arch::x86_64::*;
@@ -1126,7 +1126,13 @@ mod bounds {
                 if F == 0 {
                     _mm256_cvtph_ps(h)
                 } else {
-                    _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+                    // As the kernels: the 16 bytes in both halves, one byte shuffle.
+                    let z = -128i8;
+                    let ctl = _mm256_setr_epi8(
+                        z, z, 0, 1, z, z, 2, 3, z, z, 4, 5, z, z, 6, 7, //
+                        z, z, 8, 9, z, z, 10, 11, z, z, 12, 13, z, z, 14, 15,
+                    );
+                    _mm256_castsi256_ps(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(h), ctl))
                 }
             }
         }
@@ -1141,8 +1147,13 @@ mod bounds {
                     let b = _mm256_castps_si256(v);
                     let odd = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
                     let r = _mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF)));
-                    let r = _mm256_srli_epi32::<16>(r);
-                    let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+                    // As the kernels: the top halves gathered by one byte shuffle.
+                    let z = -128i8;
+                    let ctl = _mm256_setr_epi8(
+                        2, 3, 6, 7, 10, 11, 14, 15, z, z, z, z, z, z, z, z, //
+                        2, 3, 6, 7, 10, 11, 14, 15, z, z, z, z, z, z, z, z,
+                    );
+                    let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_shuffle_epi8(r, ctl));
                     _mm256_castsi256_si128(p)
                 };
                 _mm_storeu_si128(p.cast(), h)
@@ -1288,7 +1299,7 @@ mod bounds {
                         sum_sq: avx2::sum_sq,
                         apply: avx2::apply,
                         both16: [avx2_16::both::<0>, avx2_16::both::<1>],
-                        bf16_by: "by integer rounding, packed",
+                        bf16_by: "by integer rounding, shuffled",
                     },
                 );
             }
