@@ -299,9 +299,9 @@ fn misaligned_slices() {
 }
 
 /// Every offset of the output within a 64-byte line, with the input where it is, gives the
-/// same bits; so does normalizing in place at every offset. (The apply sweep peels elements off
-/// the front of a misaligned output, so that its stores are aligned, on paths where that is
-/// cheap.)
+/// same bits; so does normalizing in place at every offset. An element's result may not depend
+/// on where the output lies (a kernel that peels a row's first elements off so that its stores
+/// are aligned, as the streaming stores do, must keep this).
 fn output_offsets<T: Element + PartialEq + std::fmt::Debug>(
     n: &simdnorm::Norm,
     x: &[T],
