@@ -2,6 +2,7 @@
 //! arithmetic, plus what pulp does not have (a fused multiply-add that is never a libm call,
 //! and `f16`/`bf16` loads and stores that convert in registers).
 
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 use pulp::Simd;
 
@@ -135,8 +136,9 @@ pub(crate) fn store_partial<L: Lanes, T: Element>(l: L, d: &mut [T], v: F<L>) {
 }
 
 /// The portable path: pulp's 4-lane emulation in plain Rust, with unfused multiply-add (a
-/// fused one would be a libm call on CPUs without FMA). 16-bit conversions are `half`'s
-/// per-element ones (which use F16C when `half` detects it, else software).
+/// fused one would be a libm call on CPUs without FMA). 16-bit conversions are `half`'s: bf16
+/// per element, f16 four at a time out of line ([`f16x4_to_f32`]; F16C when `half` detects
+/// it, else software).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Portable;
 
@@ -157,6 +159,25 @@ fn from_p4(v: P4) -> [f32; 4] {
 #[inline(never)]
 fn call_never_inlined<Op: pulp::NullaryFnOnce>(op: Op) -> Op::Output {
     op.call()
+}
+
+/// Four `f16` as `f32`, by `half`'s slice conversion (F16C where `half` detects it), out of
+/// line. `half`'s per-element conversion (a run-time F16C check and a software fallback),
+/// inlined at every load and store of every portable kernel, made the portable path half of
+/// the C library's machine code and a quarter of its build time; out of line, the portable
+/// f16 kernels run 1.1-1.4x slower (docs/PERFORMANCE.md), on the fallback path of x86-64 CPUs
+/// without AVX2.
+#[inline(never)]
+fn f16x4_to_f32(s: &[f16]) -> [f32; 4] {
+    let mut out = [0.0f32; 4];
+    s[..4].convert_to_f32_slice(&mut out);
+    out
+}
+
+/// Four `f32` as `f16` (round to nearest even), out of line as [`f16x4_to_f32`].
+#[inline(never)]
+fn f32x4_to_f16(v: &[f32; 4], d: &mut [f16]) {
+    d[..4].convert_from_f32_slice(v);
 }
 
 impl Lanes for Portable {
@@ -191,17 +212,11 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn load_f16(self, s: &[f16]) -> P4 {
-        to_p4([s[0].to_f32(), s[1].to_f32(), s[2].to_f32(), s[3].to_f32()])
+        to_p4(f16x4_to_f32(&s[..4]))
     }
     #[inline(always)]
     fn store_f16<const NT: bool>(self, d: &mut [f16], v: P4) {
-        let [a, b, c, e] = from_p4(v);
-        d[..4].copy_from_slice(&[
-            f16::from_f32(a),
-            f16::from_f32(b),
-            f16::from_f32(c),
-            f16::from_f32(e),
-        ]);
+        f32x4_to_f16(&from_p4(v), &mut d[..4]);
     }
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> P4 {
