@@ -880,135 +880,108 @@ mod bounds {
     use super::{Opts, fmt_ns, time_pair};
     use std::hint::black_box;
 
+    /// The plain sweeps on 512-bit vectors, written once over how an element is loaded and
+    /// stored ([`Io`]): f32, f16 (`vcvtph2ps`/`vcvtps2ph`), bf16 with integer
+    /// round-to-nearest-even, and bf16 by AVX512-BF16's `vcvtneps2bf16` (one instruction; it
+    /// flushes subnormal results, which the kernels may not, so it is a floor, not a kernel).
+    /// 16-bit rows take f32 weights and biases (what the kernels widen them to for long
+    /// batches).
     #[cfg(target_arch = "x86_64")]
     mod avx512 {
         use std::arch::x86_64::*;
 
-        /// Sum of squares of `x` (a multiple of 64 elements).
-        ///
-        /// # Safety
-        /// The CPU has AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        pub unsafe fn sum_sq(x: &[f32]) -> f32 {
-            assert!(x.len().is_multiple_of(64));
-            let mut a = [_mm512_setzero_ps(); 4];
-            for c in x.chunks_exact(64) {
-                for (j, acc) in a.iter_mut().enumerate() {
-                    // SAFETY: 16 elements at j * 16 within the 64-element chunk.
-                    let v = unsafe { _mm512_loadu_ps(c.as_ptr().add(j * 16)) };
-                    *acc = _mm512_fmadd_ps(v, v, *acc);
-                }
-            }
-            _mm512_reduce_add_ps(_mm512_add_ps(
-                _mm512_add_ps(a[0], a[1]),
-                _mm512_add_ps(a[2], a[3]),
-            ))
+        /// Loading 16 elements as f32 lanes and storing 16 lanes back.
+        pub trait Io {
+            type T: Copy;
+            /// # Safety
+            /// 16 readable elements at `p`; the CPU features of the calling sweep.
+            unsafe fn load(p: *const Self::T) -> __m512;
+            /// # Safety
+            /// 16 writable elements at `p`; the CPU features of the calling sweep.
+            unsafe fn store(p: *mut Self::T, v: __m512);
         }
 
-        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 16).
-        ///
-        /// # Safety
-        /// The CPU has AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        pub unsafe fn apply(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
-            let n = y.len();
-            assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
-            let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
-            let mut i = 0;
-            while i < n {
-                // SAFETY: i + 16 <= n for x, g, y (and b, length-checked below).
+        pub struct F32;
+        pub struct F16;
+        pub struct Bf16;
+        pub struct Bf16Hw;
+
+        impl Io for F32 {
+            type T = f32;
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> __m512 {
+                // SAFETY: the caller's (16 readable elements, AVX-512F).
+                unsafe { _mm512_loadu_ps(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: __m512) {
+                // SAFETY: the caller's (16 writable elements, AVX-512F).
+                unsafe { _mm512_storeu_ps(p, v) }
+            }
+        }
+
+        impl Io for F16 {
+            type T = u16;
+            #[inline(always)]
+            unsafe fn load(p: *const u16) -> __m512 {
+                // SAFETY: the caller's (16 readable elements, AVX-512F).
+                unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut u16, v: __m512) {
+                // SAFETY: the caller's (16 writable elements, AVX-512F).
                 unsafe {
-                    let v = _mm512_loadu_ps(x.as_ptr().add(i));
-                    let w = _mm512_loadu_ps(g.as_ptr().add(i));
-                    let o = match b {
-                        None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
-                        Some(b) => {
-                            assert!(b.len() == n);
-                            let t = _mm512_mul_ps(_mm512_sub_ps(v, m), r);
-                            _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
-                        }
-                    };
-                    _mm512_storeu_ps(y.as_mut_ptr().add(i), o);
+                    let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+                    _mm256_storeu_si256(p.cast(), h)
                 }
-                i += 16;
             }
         }
-    }
 
-    /// The 16-bit forms of the same sweeps: `F` = 0 for f16 (`vcvtph2ps`/`vcvtps2ph`), 1 for
-    /// bf16 with integer round-to-nearest-even, 2 for bf16 with AVX512-BF16's `vcvtneps2bf16`
-    /// (one instruction; it flushes subnormal results, which the kernels may not, so this is a
-    /// floor, not a kernel). Weight and bias are f32 (what the kernels widen them to for long
-    /// batches).
-    #[cfg(target_arch = "x86_64")]
-    pub mod avx512_16 {
-        use std::arch::x86_64::*;
-
-        #[inline(always)]
-        unsafe fn widen<const F: u8>(p: *const u16) -> __m512 {
-            // SAFETY: the caller's: 16 readable elements at p; AVX-512F/BW enabled.
-            unsafe {
-                let h = _mm256_loadu_si256(p.cast());
-                if F == 0 {
-                    _mm512_cvtph_ps(h)
-                } else {
+        impl Io for Bf16 {
+            type T = u16;
+            #[inline(always)]
+            unsafe fn load(p: *const u16) -> __m512 {
+                // SAFETY: the caller's (16 readable elements, AVX-512F).
+                unsafe {
+                    let h = _mm256_loadu_si256(p.cast());
                     _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
                 }
             }
+            #[inline(always)]
+            unsafe fn store(p: *mut u16, v: __m512) {
+                // SAFETY: the caller's (16 writable elements, AVX-512F).
+                unsafe {
+                    let b = _mm512_castps_si512(v);
+                    let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
+                    let r = _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+                    _mm256_storeu_si256(p.cast(), _mm512_cvtepi32_epi16(_mm512_srli_epi32::<16>(r)))
+                }
+            }
         }
 
+        impl Io for Bf16Hw {
+            type T = u16;
+            #[inline(always)]
+            unsafe fn load(p: *const u16) -> __m512 {
+                // SAFETY: the caller's.
+                unsafe { Bf16::load(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut u16, v: __m512) {
+                // SAFETY: the caller's (16 writable elements, AVX-512F and AVX512-BF16).
+                unsafe {
+                    let h = std::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v));
+                    _mm256_storeu_si256(p.cast(), h)
+                }
+            }
+        }
+
+        /// Sum of squares of `x` (a multiple of 64 elements).
+        ///
+        /// # Safety
+        /// The features `E` needs, enabled in the caller.
         #[inline(always)]
-        unsafe fn narrow<const F: u8>(p: *mut u16, v: __m512) {
-            // SAFETY: the caller's: 16 writable elements at p; the features of F enabled.
-            unsafe {
-                let h: __m256i = match F {
-                    0 => _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v),
-                    1 => {
-                        let b = _mm512_castps_si512(v);
-                        let odd =
-                            _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
-                        let r =
-                            _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
-                        _mm512_cvtepi32_epi16(_mm512_srli_epi32::<16>(r))
-                    }
-                    _ => std::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v)),
-                };
-                _mm256_storeu_si256(p.cast(), h)
-            }
-        }
-
-        /// Both sweeps of one row (`b`: LayerNorm's apply; none: RMSNorm's), `F` 0 or 1.
-        ///
-        /// # Safety
-        /// The CPU has AVX-512F/BW and F16C.
-        #[target_feature(enable = "avx512f,avx512bw,f16c")]
-        pub unsafe fn both<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
-            // SAFETY: the caller's.
-            unsafe {
-                std::hint::black_box(sum_sq::<F>(x));
-                apply::<F>(x, g, b, y)
-            }
-        }
-
-        /// As [`both`] with AVX512-BF16's narrowing (`F` = 2).
-        ///
-        /// # Safety
-        /// The CPU has AVX-512F/BW and AVX512-BF16.
-        #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-        pub unsafe fn both_bf16(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
-            // SAFETY: the caller's.
-            unsafe {
-                std::hint::black_box(sum_sq::<2>(x));
-                apply::<2>(x, g, b, y)
-            }
-        }
-
-        /// Sum of squares of 16-bit `x` (a multiple of 64 elements).
-        ///
-        /// # Safety
-        /// Called only from [`both`] or [`both_bf16`] (their features).
-        #[inline(always)]
-        unsafe fn sum_sq<const F: u8>(x: &[u16]) -> f32 {
+        unsafe fn sum_sq<E: Io>(x: &[E::T]) -> f32 {
             assert!(x.len().is_multiple_of(64));
             // SAFETY: the caller's features; every load is 16 elements at j * 16 within a
             // 64-element chunk.
@@ -1016,7 +989,7 @@ mod bounds {
                 let mut a = [_mm512_setzero_ps(); 4];
                 for c in x.chunks_exact(64) {
                     for (j, acc) in a.iter_mut().enumerate() {
-                        let v = widen::<F>(c.as_ptr().add(j * 16));
+                        let v = E::load(c.as_ptr().add(j * 16));
                         *acc = _mm512_fmadd_ps(v, v, *acc);
                     }
                 }
@@ -1027,22 +1000,21 @@ mod bounds {
             }
         }
 
-        /// The apply sweep of `avx512::apply` with 16-bit `x` and `y` (multiples of 16).
+        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 16).
         ///
         /// # Safety
         /// As [`sum_sq`].
         #[inline(always)]
-        unsafe fn apply<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+        unsafe fn apply<E: Io>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
             let n = y.len();
             assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
             assert!(b.is_none_or(|b| b.len() == n));
-            // SAFETY: the caller's features; i + 16 <= n for x, g, y and b (length-checked
-            // above).
+            // SAFETY: the caller's features; i + 16 <= n for x, g, y and b (checked above).
             unsafe {
                 let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
                 let mut i = 0;
                 while i < n {
-                    let v = widen::<F>(x.as_ptr().add(i));
+                    let v = E::load(x.as_ptr().add(i));
                     let w = _mm512_loadu_ps(g.as_ptr().add(i));
                     let o = match b {
                         None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
@@ -1051,99 +1023,131 @@ mod bounds {
                             _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
                         }
                     };
-                    narrow::<F>(y.as_mut_ptr().add(i), o);
+                    E::store(y.as_mut_ptr().add(i), o);
                     i += 16;
                 }
             }
         }
+
+        /// The f32 statistics sweep.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
+            // SAFETY: this function's features.
+            unsafe { sum_sq::<F32>(x) }
+        }
+
+        /// The f32 apply sweep.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+            // SAFETY: this function's features.
+            unsafe { apply::<F32>(x, g, b, y) }
+        }
+
+        /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F/BW and F16C.
+        #[target_feature(enable = "avx512f,avx512bw,f16c")]
+        pub unsafe fn both<E: Io<T = u16>>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            // SAFETY: this function's features.
+            unsafe {
+                std::hint::black_box(sum_sq::<E>(x));
+                apply::<E>(x, g, b, y)
+            }
+        }
+
+        /// [`both`] with AVX512-BF16's narrowing.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F/BW and AVX512-BF16.
+        #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+        pub unsafe fn both_bf16hw(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            // SAFETY: this function's features.
+            unsafe {
+                std::hint::black_box(sum_sq::<Bf16Hw>(x));
+                apply::<Bf16Hw>(x, g, b, y)
+            }
+        }
     }
 
+    /// The sweeps of [`avx512`] on 256-bit vectors, with eight accumulators in the read: f32,
+    /// f16 (F16C), and bf16 with integer round-to-nearest-even, widened and narrowed by byte
+    /// shuffles as the kernels do (AVX2 has no 32-to-16-bit narrowing store).
     #[cfg(target_arch = "x86_64")]
     mod avx2 {
         use std::arch::x86_64::*;
 
-        /// Sum of squares of `x` (a multiple of 64 elements).
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA.
-        #[target_feature(enable = "avx2,fma")]
-        pub unsafe fn sum_sq(x: &[f32]) -> f32 {
-            assert!(x.len().is_multiple_of(64));
-            let mut a = [_mm256_setzero_ps(); 8];
-            for c in x.chunks_exact(64) {
-                for (j, acc) in a.iter_mut().enumerate() {
-                    // SAFETY: 8 elements at j * 8 within the 64-element chunk.
-                    let v = unsafe { _mm256_loadu_ps(c.as_ptr().add(j * 8)) };
-                    *acc = _mm256_fmadd_ps(v, v, *acc);
-                }
-            }
-            // SAFETY: AVX2 (and so AVX) by this function's contract.
-            unsafe { super::avx2_16::reduce(a) }
+        /// Loading 8 elements as f32 lanes and storing 8 lanes back.
+        pub trait Io {
+            type T: Copy;
+            /// # Safety
+            /// 8 readable elements at `p`; AVX2 and F16C enabled in the calling sweep.
+            unsafe fn load(p: *const Self::T) -> __m256;
+            /// # Safety
+            /// 8 writable elements at `p`; AVX2 and F16C enabled in the calling sweep.
+            unsafe fn store(p: *mut Self::T, v: __m256);
         }
 
-        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 8).
-        ///
-        /// # Safety
-        /// The CPU has AVX2 and FMA.
-        #[target_feature(enable = "avx2,fma")]
-        pub unsafe fn apply(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
-            let n = y.len();
-            assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
-            assert!(b.is_none_or(|b| b.len() == n));
-            let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
-            let mut i = 0;
-            while i < n {
-                // SAFETY: i + 8 <= n for x, g, y and b (length-checked above).
+        pub struct F32;
+        pub struct F16;
+        pub struct Bf16;
+
+        impl Io for F32 {
+            type T = f32;
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> __m256 {
+                // SAFETY: the caller's (8 readable elements, AVX).
+                unsafe { _mm256_loadu_ps(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: __m256) {
+                // SAFETY: the caller's (8 writable elements, AVX).
+                unsafe { _mm256_storeu_ps(p, v) }
+            }
+        }
+
+        impl Io for F16 {
+            type T = u16;
+            #[inline(always)]
+            unsafe fn load(p: *const u16) -> __m256 {
+                // SAFETY: the caller's (8 readable elements, F16C).
+                unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut u16, v: __m256) {
+                // SAFETY: the caller's (8 writable elements, F16C).
                 unsafe {
-                    let v = _mm256_loadu_ps(x.as_ptr().add(i));
-                    let w = _mm256_loadu_ps(g.as_ptr().add(i));
-                    let o = match b {
-                        None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
-                        Some(b) => {
-                            let t = _mm256_mul_ps(_mm256_sub_ps(v, m), r);
-                            _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
-                        }
-                    };
-                    _mm256_storeu_ps(y.as_mut_ptr().add(i), o);
+                    _mm_storeu_si128(p.cast(), _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v))
                 }
-                i += 8;
             }
         }
-    }
 
-    /// The 16-bit sweeps of `avx512_16` on 256-bit vectors: `F` = 0 for f16 (F16C), 1 for bf16
-    /// with integer round-to-nearest-even (narrowed by a byte shuffle and a lane permute, as
-    /// AVX2 has no 32-to-16-bit narrowing store).
-    #[cfg(target_arch = "x86_64")]
-    pub mod avx2_16 {
-        use std::arch::x86_64::*;
-
-        #[inline(always)]
-        unsafe fn widen<const F: u8>(p: *const u16) -> __m256 {
-            // SAFETY: the caller's: 8 readable elements at p; AVX2 and F16C enabled.
-            unsafe {
-                let h = _mm_loadu_si128(p.cast());
-                if F == 0 {
-                    _mm256_cvtph_ps(h)
-                } else {
+        impl Io for Bf16 {
+            type T = u16;
+            #[inline(always)]
+            unsafe fn load(p: *const u16) -> __m256 {
+                // SAFETY: the caller's (8 readable elements, AVX2).
+                unsafe {
                     // As the kernels: the 16 bytes in both halves, one byte shuffle.
                     let z = -128i8;
                     let ctl = _mm256_setr_epi8(
                         z, z, 0, 1, z, z, 2, 3, z, z, 4, 5, z, z, 6, 7, //
                         z, z, 8, 9, z, z, 10, 11, z, z, 12, 13, z, z, 14, 15,
                     );
-                    _mm256_castsi256_ps(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(h), ctl))
+                    let h = _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast()));
+                    _mm256_castsi256_ps(_mm256_shuffle_epi8(h, ctl))
                 }
             }
-        }
-
-        #[inline(always)]
-        unsafe fn narrow<const F: u8>(p: *mut u16, v: __m256) {
-            // SAFETY: the caller's: 8 writable elements at p; AVX2 and F16C enabled.
-            unsafe {
-                let h = if F == 0 {
-                    _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v)
-                } else {
+            #[inline(always)]
+            unsafe fn store(p: *mut u16, v: __m256) {
+                // SAFETY: the caller's (8 writable elements, AVX2).
+                unsafe {
                     let b = _mm256_castps_si256(v);
                     let odd = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
                     let r = _mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF)));
@@ -1153,55 +1157,56 @@ mod bounds {
                         2, 3, 6, 7, 10, 11, 14, 15, z, z, z, z, z, z, z, z, //
                         2, 3, 6, 7, 10, 11, 14, 15, z, z, z, z, z, z, z, z,
                     );
-                    let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_shuffle_epi8(r, ctl));
-                    _mm256_castsi256_si128(p)
-                };
-                _mm_storeu_si128(p.cast(), h)
-            }
-        }
-
-        /// The sum of the lanes of eight accumulators.
-        ///
-        /// # Safety
-        /// The CPU has AVX.
-        #[inline(always)]
-        pub(super) unsafe fn reduce(a: [__m256; 8]) -> f32 {
-            let mut t = [0.0f32; 8];
-            for v in a {
-                let mut l = [0.0f32; 8];
-                // SAFETY: 8 writable elements; AVX by the caller's contract.
-                unsafe { _mm256_storeu_ps(l.as_mut_ptr(), v) };
-                for (t, l) in t.iter_mut().zip(l) {
-                    *t += l;
+                    let h = _mm256_permute4x64_epi64::<0b1000>(_mm256_shuffle_epi8(r, ctl));
+                    _mm_storeu_si128(p.cast(), _mm256_castsi256_si128(h))
                 }
             }
-            t.iter().sum()
         }
 
-        /// Both sweeps of one row (`b`: LayerNorm's apply; none: RMSNorm's), `F` 0 or 1.
+        /// Sum of squares of `x` (a multiple of 64 elements).
         ///
         /// # Safety
-        /// The CPU has AVX2, FMA and F16C.
-        #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn both<const F: u8>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
-            let n = y.len();
-            assert!(n.is_multiple_of(64) && x.len() == n && g.len() == n);
-            assert!(b.is_none_or(|b| b.len() == n));
-            // SAFETY: the features are this function's; every load is 8 elements at j * 8
-            // within a 64-element chunk, and i + 8 <= n for x, g, y and b (checked above).
+        /// AVX2, FMA and F16C enabled in the caller.
+        #[inline(always)]
+        unsafe fn sum_sq<E: Io>(x: &[E::T]) -> f32 {
+            assert!(x.len().is_multiple_of(64));
+            // SAFETY: the caller's features; every load is 8 elements at j * 8 within a
+            // 64-element chunk.
             unsafe {
                 let mut a = [_mm256_setzero_ps(); 8];
                 for c in x.chunks_exact(64) {
                     for (j, acc) in a.iter_mut().enumerate() {
-                        let v = widen::<F>(c.as_ptr().add(j * 8));
+                        let v = E::load(c.as_ptr().add(j * 8));
                         *acc = _mm256_fmadd_ps(v, v, *acc);
                     }
                 }
-                std::hint::black_box(reduce(a));
+                let mut t = [0.0f32; 8];
+                for v in a {
+                    let mut l = [0.0f32; 8];
+                    _mm256_storeu_ps(l.as_mut_ptr(), v);
+                    for (t, l) in t.iter_mut().zip(l) {
+                        *t += l;
+                    }
+                }
+                t.iter().sum()
+            }
+        }
+
+        /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 8).
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn apply<E: Io>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
+            let n = y.len();
+            assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            // SAFETY: the caller's features; i + 8 <= n for x, g, y and b (checked above).
+            unsafe {
                 let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
                 let mut i = 0;
                 while i < n {
-                    let v = widen::<F>(x.as_ptr().add(i));
+                    let v = E::load(x.as_ptr().add(i));
                     let w = _mm256_loadu_ps(g.as_ptr().add(i));
                     let o = match b {
                         None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
@@ -1210,9 +1215,42 @@ mod bounds {
                             _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
                         }
                     };
-                    narrow::<F>(y.as_mut_ptr().add(i), o);
+                    E::store(y.as_mut_ptr().add(i), o);
                     i += 8;
                 }
+            }
+        }
+
+        /// The f32 statistics sweep.
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
+            // SAFETY: this function's features.
+            unsafe { sum_sq::<F32>(x) }
+        }
+
+        /// The f32 apply sweep.
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+            // SAFETY: this function's features.
+            unsafe { apply::<F32>(x, g, b, y) }
+        }
+
+        /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub unsafe fn both<E: Io<T = u16>>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+            // SAFETY: this function's features.
+            unsafe {
+                std::hint::black_box(sum_sq::<E>(x));
+                apply::<E>(x, g, b, y)
             }
         }
     }
@@ -1273,14 +1311,14 @@ mod bounds {
                     o,
                     &Floors {
                         name: "AVX-512",
-                        sum_sq: avx512::sum_sq,
-                        apply: avx512::apply,
+                        sum_sq: avx512::sum_sq_f32,
+                        apply: avx512::apply_f32,
                         both16: [
-                            avx512_16::both::<0>,
+                            avx512::both::<avx512::F16>,
                             if bf16 {
-                                avx512_16::both_bf16
+                                avx512::both_bf16hw
                             } else {
-                                avx512_16::both::<1>
+                                avx512::both::<avx512::Bf16>
                             },
                         ],
                         bf16_by: if bf16 {
@@ -1296,9 +1334,9 @@ mod bounds {
                     o,
                     &Floors {
                         name: "AVX2",
-                        sum_sq: avx2::sum_sq,
-                        apply: avx2::apply,
-                        both16: [avx2_16::both::<0>, avx2_16::both::<1>],
+                        sum_sq: avx2::sum_sq_f32,
+                        apply: avx2::apply_f32,
+                        both16: [avx2::both::<avx2::F16>, avx2::both::<avx2::Bf16>],
                         bf16_by: "by integer rounding, shuffled",
                     },
                 );
