@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Cross-builds simdnorm for aarch64-unknown-linux-gnu with Debian's rustc-web (which has an
 # aarch64 standard library; rustup's toolchains here do not) and runs the test suite under
-# qemu user-mode emulation, once per CPU model:
-#   QEMU_CPU=max         NEON with FEAT_FP16 and more
-#   QEMU_CPU=cortex-a53  NEON only (ARMv8.0)
+# qemu user-mode emulation:
+#   QEMU_CPU=cortex-a53  NEON only (ARMv8.0): the whole suite. The kernels use no feature
+#                        beyond ARMv8.0's NEON, so this model proves that baseline.
+#   QEMU_CPU=max         NEON with FEAT_FP16 and more: the unit tests, whose exhaustive
+#                        conversion checks compare the NEON conversions with `half`'s, which
+#                        use FEAT_FP16 when the CPU has it (and software on cortex-a53).
+# Set SIMDNORM_AARCH64_FULL=1 to run the whole suite under both models.
 # Installs what it needs when run as root on Debian (see ../shared/aarch64.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +32,11 @@ echo "== $(/usr/bin/rustc --version) for $target"
 # Unit and integration tests (every kernel test); the examples and doctests add nothing
 # architecture-specific and are built and run on the host.
 /usr/bin/cargo build --tests --target "$target" --target-dir "$tdir" -j2
-for cpu in max cortex-a53; do
-  echo "== QEMU_CPU=$cpu"
-  QEMU_CPU=$cpu /usr/bin/cargo test --tests --target "$target" --target-dir "$tdir" -j2
-done
+echo "== QEMU_CPU=cortex-a53"
+QEMU_CPU=cortex-a53 /usr/bin/cargo test --tests --target "$target" --target-dir "$tdir" -j2
+echo "== QEMU_CPU=max"
+if [ "${SIMDNORM_AARCH64_FULL:-0}" = 1 ]; then
+  QEMU_CPU=max /usr/bin/cargo test --tests --target "$target" --target-dir "$tdir" -j2
+else
+  QEMU_CPU=max /usr/bin/cargo test --lib --target "$target" --target-dir "$tdir" -j2
+fi
