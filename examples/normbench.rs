@@ -880,6 +880,32 @@ mod bounds {
     use super::{Opts, fmt_ns, time_pair};
     use std::hint::black_box;
 
+    /// How a sweep loads one vector `V` of elements as f32 lanes and stores the lanes back
+    /// (implemented per ISA in [`avx512`] and [`avx2`]).
+    #[cfg(target_arch = "x86_64")]
+    trait Io<V> {
+        type T: Copy;
+        /// # Safety
+        /// A vector's worth of readable elements at `p`; the calling sweep's CPU features.
+        unsafe fn load(p: *const Self::T) -> V;
+        /// # Safety
+        /// A vector's worth of writable elements at `p`; the calling sweep's CPU features.
+        unsafe fn store(p: *mut Self::T, v: V);
+    }
+
+    /// f32 elements.
+    #[cfg(target_arch = "x86_64")]
+    struct F32;
+    /// f16 elements (F16C conversions).
+    #[cfg(target_arch = "x86_64")]
+    struct F16;
+    /// bf16 elements, stored with integer round-to-nearest-even.
+    #[cfg(target_arch = "x86_64")]
+    struct Bf16;
+    /// bf16 elements, stored by AVX512-BF16's `vcvtneps2bf16`.
+    #[cfg(target_arch = "x86_64")]
+    struct Bf16Hw;
+
     /// The plain sweeps on 512-bit vectors, written once over how an element is loaded and
     /// stored ([`Io`]): f32, f16 (`vcvtph2ps`/`vcvtps2ph`), bf16 with integer
     /// round-to-nearest-even, and bf16 by AVX512-BF16's `vcvtneps2bf16` (one instruction; it
@@ -890,23 +916,9 @@ mod bounds {
     mod avx512 {
         use std::arch::x86_64::*;
 
-        /// Loading 16 elements as f32 lanes and storing 16 lanes back.
-        pub trait Io {
-            type T: Copy;
-            /// # Safety
-            /// 16 readable elements at `p`; the CPU features of the calling sweep.
-            unsafe fn load(p: *const Self::T) -> __m512;
-            /// # Safety
-            /// 16 writable elements at `p`; the CPU features of the calling sweep.
-            unsafe fn store(p: *mut Self::T, v: __m512);
-        }
+        use super::{Bf16, Bf16Hw, F16, F32, Io};
 
-        pub struct F32;
-        pub struct F16;
-        pub struct Bf16;
-        pub struct Bf16Hw;
-
-        impl Io for F32 {
+        impl Io<__m512> for F32 {
             type T = f32;
             #[inline(always)]
             unsafe fn load(p: *const f32) -> __m512 {
@@ -920,7 +932,7 @@ mod bounds {
             }
         }
 
-        impl Io for F16 {
+        impl Io<__m512> for F16 {
             type T = u16;
             #[inline(always)]
             unsafe fn load(p: *const u16) -> __m512 {
@@ -937,7 +949,7 @@ mod bounds {
             }
         }
 
-        impl Io for Bf16 {
+        impl Io<__m512> for Bf16 {
             type T = u16;
             #[inline(always)]
             unsafe fn load(p: *const u16) -> __m512 {
@@ -959,12 +971,12 @@ mod bounds {
             }
         }
 
-        impl Io for Bf16Hw {
+        impl Io<__m512> for Bf16Hw {
             type T = u16;
             #[inline(always)]
             unsafe fn load(p: *const u16) -> __m512 {
                 // SAFETY: the caller's.
-                unsafe { Bf16::load(p) }
+                unsafe { <Bf16 as Io<__m512>>::load(p) }
             }
             #[inline(always)]
             unsafe fn store(p: *mut u16, v: __m512) {
@@ -981,7 +993,7 @@ mod bounds {
         /// # Safety
         /// The features `E` needs, enabled in the caller.
         #[inline(always)]
-        unsafe fn sum_sq<E: Io>(x: &[E::T]) -> f32 {
+        unsafe fn sum_sq<E: Io<__m512>>(x: &[E::T]) -> f32 {
             assert!(x.len().is_multiple_of(64));
             // SAFETY: the caller's features; every load is 16 elements at j * 16 within a
             // 64-element chunk.
@@ -1005,7 +1017,7 @@ mod bounds {
         /// # Safety
         /// As [`sum_sq`].
         #[inline(always)]
-        unsafe fn apply<E: Io>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
+        unsafe fn apply<E: Io<__m512>>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
             let n = y.len();
             assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
             assert!(b.is_none_or(|b| b.len() == n));
@@ -1034,7 +1046,7 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX-512F.
         #[target_feature(enable = "avx512f")]
-        pub unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
+        pub(super) unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
             // SAFETY: this function's features.
             unsafe { sum_sq::<F32>(x) }
         }
@@ -1044,7 +1056,7 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX-512F.
         #[target_feature(enable = "avx512f")]
-        pub unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+        pub(super) unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
             // SAFETY: this function's features.
             unsafe { apply::<F32>(x, g, b, y) }
         }
@@ -1054,7 +1066,12 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX-512F/BW and F16C.
         #[target_feature(enable = "avx512f,avx512bw,f16c")]
-        pub unsafe fn both<E: Io<T = u16>>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+        pub(super) unsafe fn both<E: Io<__m512, T = u16>>(
+            x: &[u16],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [u16],
+        ) {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<E>(x));
@@ -1067,7 +1084,7 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX-512F/BW and AVX512-BF16.
         #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-        pub unsafe fn both_bf16hw(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+        pub(super) unsafe fn both_bf16hw(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<Bf16Hw>(x));
@@ -1083,22 +1100,9 @@ mod bounds {
     mod avx2 {
         use std::arch::x86_64::*;
 
-        /// Loading 8 elements as f32 lanes and storing 8 lanes back.
-        pub trait Io {
-            type T: Copy;
-            /// # Safety
-            /// 8 readable elements at `p`; AVX2 and F16C enabled in the calling sweep.
-            unsafe fn load(p: *const Self::T) -> __m256;
-            /// # Safety
-            /// 8 writable elements at `p`; AVX2 and F16C enabled in the calling sweep.
-            unsafe fn store(p: *mut Self::T, v: __m256);
-        }
+        use super::{Bf16, F16, F32, Io};
 
-        pub struct F32;
-        pub struct F16;
-        pub struct Bf16;
-
-        impl Io for F32 {
+        impl Io<__m256> for F32 {
             type T = f32;
             #[inline(always)]
             unsafe fn load(p: *const f32) -> __m256 {
@@ -1112,7 +1116,7 @@ mod bounds {
             }
         }
 
-        impl Io for F16 {
+        impl Io<__m256> for F16 {
             type T = u16;
             #[inline(always)]
             unsafe fn load(p: *const u16) -> __m256 {
@@ -1128,7 +1132,7 @@ mod bounds {
             }
         }
 
-        impl Io for Bf16 {
+        impl Io<__m256> for Bf16 {
             type T = u16;
             #[inline(always)]
             unsafe fn load(p: *const u16) -> __m256 {
@@ -1168,7 +1172,7 @@ mod bounds {
         /// # Safety
         /// AVX2, FMA and F16C enabled in the caller.
         #[inline(always)]
-        unsafe fn sum_sq<E: Io>(x: &[E::T]) -> f32 {
+        unsafe fn sum_sq<E: Io<__m256>>(x: &[E::T]) -> f32 {
             assert!(x.len().is_multiple_of(64));
             // SAFETY: the caller's features; every load is 8 elements at j * 8 within a
             // 64-element chunk.
@@ -1197,7 +1201,7 @@ mod bounds {
         /// # Safety
         /// As [`sum_sq`].
         #[inline(always)]
-        unsafe fn apply<E: Io>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
+        unsafe fn apply<E: Io<__m256>>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
             let n = y.len();
             assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
             assert!(b.is_none_or(|b| b.len() == n));
@@ -1226,7 +1230,7 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX2, FMA and F16C.
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
+        pub(super) unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
             // SAFETY: this function's features.
             unsafe { sum_sq::<F32>(x) }
         }
@@ -1236,7 +1240,7 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX2, FMA and F16C.
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+        pub(super) unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
             // SAFETY: this function's features.
             unsafe { apply::<F32>(x, g, b, y) }
         }
@@ -1246,7 +1250,12 @@ mod bounds {
         /// # Safety
         /// The CPU has AVX2, FMA and F16C.
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub unsafe fn both<E: Io<T = u16>>(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
+        pub(super) unsafe fn both<E: Io<__m256, T = u16>>(
+            x: &[u16],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [u16],
+        ) {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<E>(x));
@@ -1314,11 +1323,11 @@ mod bounds {
                         sum_sq: avx512::sum_sq_f32,
                         apply: avx512::apply_f32,
                         both16: [
-                            avx512::both::<avx512::F16>,
+                            avx512::both::<F16>,
                             if bf16 {
                                 avx512::both_bf16hw
                             } else {
-                                avx512::both::<avx512::Bf16>
+                                avx512::both::<Bf16>
                             },
                         ],
                         bf16_by: if bf16 {
@@ -1336,7 +1345,7 @@ mod bounds {
                         name: "AVX2",
                         sum_sq: avx2::sum_sq_f32,
                         apply: avx2::apply_f32,
-                        both16: [avx2::both::<avx2::F16>, avx2::both::<avx2::Bf16>],
+                        both16: [avx2::both::<F16>, avx2::both::<Bf16>],
                         bf16_by: "by integer rounding, shuffled",
                     },
                 );
