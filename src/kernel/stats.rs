@@ -3,9 +3,10 @@
 //!
 //! Both sweep the row in blocks of `BLOCK_STEPS` x `WELFORD_ACC` vectors. Inside a block every
 //! accumulator starts fresh and accumulates in `f32`, lane by lane; at the end of the block the
-//! accumulators and lanes are merged (Chan) and the block's result is merged into a running
-//! `f64` state. The `f64` merge costs a few scalar operations per block (1024 elements on
-//! AVX-512) and keeps the rounding error of the statistics independent of the row width:
+//! accumulators are merged (Chan) and the block's result is merged into a running `f64` state:
+//! for Welford one per lane (vertical operations; the lanes are merged once per row), for the
+//! sum of squares one scalar. The `f64` merge costs a few operations per block (1024 elements
+//! on AVX-512) and keeps the rounding error of the statistics independent of the row width:
 //! plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233 `f32`
 //! elements already exceeded the contract's bound that way).
 
@@ -360,7 +361,86 @@ fn tail_state<T: Element, const SCALED: bool>(tail: &[T], scale: f32, shift: f32
     w
 }
 
+/// Per-lane `f64` Welford states with one count for every lane: the running statistics of a
+/// row of several blocks. A block's lane states are merged in lane by lane (Chan, vertical
+/// operations only); the lanes are merged with each other once, at the end of the row
+/// ([`LaneStates::total`]). Merging each block's lanes horizontally instead put three
+/// horizontal sums and a scalar merge after every block, a chain the next block's work did
+/// not hide (docs/PERFORMANCE.md).
+struct LaneStates {
+    count: f64,
+    mean: [f64; MAX_LANES],
+    m2: [f64; MAX_LANES],
+}
+
+impl LaneStates {
+    /// The states of one block: lane means `mv` and lane M2s `qv`, `c` values in every lane.
+    #[inline(always)]
+    fn first<L: Lanes>(l: L, mv: F<L>, qv: F<L>, c: f32) -> LaneStates {
+        let (m, q) = lanes_f32(l, mv, qv);
+        let mut st = LaneStates {
+            count: c as f64,
+            mean: [0.0; MAX_LANES],
+            m2: [0.0; MAX_LANES],
+        };
+        for i in 0..L::N {
+            st.mean[i] = m[i] as f64;
+            st.m2[i] = q[i] as f64;
+        }
+        st
+    }
+
+    /// Chan's merge of the block states `mv`, `qv` (`c > 0` values in every lane) into these,
+    /// lane by lane, as [`Welford::merge`] does it.
+    #[inline(always)]
+    fn merge<L: Lanes>(&mut self, l: L, mv: F<L>, qv: F<L>, c: f32) {
+        let (m, q) = lanes_f32(l, mv, qv);
+        let cb = c as f64;
+        let count = self.count + cb;
+        let (wm, wq) = (cb / count, self.count * cb / count);
+        for i in 0..L::N {
+            let d = m[i] as f64 - self.mean[i];
+            self.mean[i] += d * wm;
+            self.m2[i] = self.m2[i] + q[i] as f64 + d * d * wq;
+        }
+        self.count = count;
+    }
+
+    /// The lanes merged (equal counts: the mean of the lane means; the lane M2s plus the
+    /// count times the squared deviations of the lane means from that mean).
+    #[inline(always)]
+    fn total<L: Lanes>(&self) -> Welford {
+        let n = L::N;
+        let mean = self.mean[..n].iter().sum::<f64>() / n as f64;
+        let mut m2 = 0.0;
+        let mut spread = 0.0;
+        for i in 0..n {
+            let d = self.mean[i] - mean;
+            spread += d * d;
+            m2 += self.m2[i];
+        }
+        Welford {
+            count: self.count * n as f64,
+            mean,
+            m2: m2 + self.count * spread,
+        }
+    }
+}
+
+/// The lanes of `mv` and `qv` in arrays (the first `L::N` entries).
+#[inline(always)]
+fn lanes_f32<L: Lanes>(l: L, mv: F<L>, qv: F<L>) -> ([f32; MAX_LANES], [f32; MAX_LANES]) {
+    let (mut m, mut q) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
+    l.store_f32::<false>(&mut m, mv);
+    l.store_f32::<false>(&mut q, qv);
+    (m, q)
+}
+
 /// Welford statistics of `x[i] * scale - shift` (`scale` applies only when `SCALED`).
+///
+/// A row of one block ([`one_block`]) is reduced as [`welford_rows`] reduces it (its lanes
+/// merged in `f32`, then its tail); a longer row keeps per-lane `f64` states across its blocks
+/// ([`LaneStates`]). Either way a row's bits depend only on its values and its width.
 #[inline(always)]
 pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     l: L,
@@ -375,17 +455,28 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     let scale_v = s.splat_f32s(scale);
     let shift_v = s.splat_f32s(shift);
 
-    let mut state = Welford::EMPTY;
     let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
-    for b in &mut blocks {
-        let w = welford_block::<L, T, SCALED>(l, b, BLOCK_STEPS, 0, scale_v, shift_v);
-        state = state.merge(w);
-    }
     let rest = blocks.remainder();
     let vectors = rest.len() / n;
-    let w = welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
-    state = state.merge(w);
-    state.merge(tail_state::<T, SCALED>(&rest[vectors * n..], scale, shift))
+    let tail = tail_state::<T, SCALED>(&rest[vectors * n..], scale, shift);
+    let Some(first) = blocks.next() else {
+        let w =
+            welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
+        return Welford::EMPTY.merge(w).merge(tail);
+    };
+    let full = ChanTree::new::<L>(BLOCK_STEPS, 0);
+    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v);
+    let mut lanes = LaneStates::first(l, mv, qv, full.count);
+    for b in blocks {
+        let (mv, qv) = welford_lanes::<L, T, SCALED>(l, b, &full, scale_v, shift_v);
+        lanes.merge(l, mv, qv, full.count);
+    }
+    if vectors > 0 {
+        let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
+        let (mv, qv) = welford_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, shift_v);
+        lanes.merge(l, mv, qv, tree.count);
+    }
+    lanes.total::<L>().merge(tail)
 }
 
 /// [`welford`] (unscaled) of up to `N` rows of one width for which [`one_block`] holds, the
