@@ -4,8 +4,11 @@
 //! call, the throughput in GB/s (bytes of x read plus bytes of y written) and the ratio of that
 //! throughput to `copy_from_slice` of the same bytes between the same buffers, measured in the
 //! same run on as many threads as the norm (1.0 = copy speed), then the thread scaling of both.
-//! Buffers are allocated and pre-faulted once per shape; every figure is the median of several
-//! timed samples taken after a warm-up, norm and copy samples interleaved.
+//! Buffers are allocated and pre-faulted once per shape, each starting on a 64-byte line as
+//! inference engines place tensors (PyTorch's CPU allocator aligns to 64 bytes, ggml and GGUF
+//! to 32); `--offset B` starts every buffer `B` bytes past a line instead (`--offset 16` is
+//! where a plain `Vec<f32>` usually starts). Every figure is the median of several timed
+//! samples taken after a warm-up, norm and copy samples interleaved.
 //!
 //! ```text
 //! cargo run --release --example normbench                 # the table
@@ -13,11 +16,14 @@
 //! cargo run --release --example normbench -- --quick      # fewer, shorter samples
 //! cargo run --release --example normbench -- --threshold  # where threads start to pay
 //! cargo run --release --example normbench -- --bounds     # what the sweeps alone cost
+//! cargo run --release --example normbench -- --offset 16  # buffers 16 bytes past a line
 //! cargo run --release --example normbench -- --svg docs/throughput.svg   # the chart
 //! cargo run --release --example normbench --features bench-peers   # also candle, per row
 //! ```
 
 use std::hint::black_box;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use half::{bf16, f16};
@@ -34,6 +40,62 @@ struct Opts {
     threshold: bool,
     bounds: bool,
     svg: Option<String>,
+}
+
+/// Bytes past a 64-byte line at which every buffer starts (`--offset`; set once in `parse`).
+static OFFSET: AtomicUsize = AtomicUsize::new(0);
+
+/// A buffer whose first element lies [`OFFSET`] bytes past a 64-byte line.
+struct Buf<T> {
+    v: Vec<T>,
+    start: usize,
+    len: usize,
+}
+
+impl<T: Copy> Buf<T> {
+    /// `vals`, placed.
+    fn new(vals: Vec<T>) -> Self {
+        let size = std::mem::size_of::<T>();
+        let len = vals.len();
+        let Some(&fill) = vals.first() else {
+            return Buf {
+                v: vals,
+                start: 0,
+                len,
+            };
+        };
+        let mut v = vec![fill; len + 128 / size];
+        // The allocation is aligned to `size` (2 or 4) and `OFFSET` is a multiple of 4
+        // (`parse`): the gap is a whole number of elements.
+        let gap = (64 - v.as_ptr() as usize % 64) % 64 + OFFSET.load(Ordering::Relaxed);
+        let start = gap / size;
+        v[start..start + len].copy_from_slice(&vals);
+        Buf { v, start, len }
+    }
+
+    /// `len` copies of `val`, placed.
+    fn filled(val: T, len: usize) -> Self {
+        Buf::new(vec![val; len])
+    }
+}
+
+impl<T: Copy> Clone for Buf<T> {
+    fn clone(&self) -> Self {
+        Buf::new(self.to_vec())
+    }
+}
+
+impl<T> Deref for Buf<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.v[self.start..self.start + self.len]
+    }
+}
+
+impl<T> DerefMut for Buf<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.v[self.start..self.start + self.len]
+    }
 }
 
 /// The naive scalar loop the speed-up column compares with: what a first implementation
@@ -78,6 +140,13 @@ fn parse() -> Opts {
             "--quick" => o.quick = true,
             "--threshold" => o.threshold = true,
             "--bounds" => o.bounds = true,
+            "--offset" => match args.next().and_then(|b| b.parse::<usize>().ok()) {
+                Some(b) if b < 64 && b % 4 == 0 => OFFSET.store(b, Ordering::Relaxed),
+                _ => {
+                    eprintln!("normbench: --offset needs a byte count 0, 4, 8, ... 60");
+                    std::process::exit(2);
+                }
+            },
             "--svg" => match args.next() {
                 Some(path) => o.svg = Some(path),
                 None => {
@@ -87,7 +156,7 @@ fn parse() -> Opts {
             },
             "-h" | "--help" => {
                 println!(
-                    "usage: normbench [--json] [--quick] [--threshold] [--bounds] [--svg FILE]"
+                    "usage: normbench [--json] [--quick] [--threshold] [--bounds] [--offset B] [--svg FILE]"
                 );
                 std::process::exit(0);
             }
@@ -168,28 +237,34 @@ struct Row {
 
 /// Buffers of one shape, allocated and pre-faulted once and shared by every measurement of it.
 struct Bufs<T> {
-    x: Vec<T>,
-    gamma: Vec<T>,
-    beta: Vec<T>,
-    y: Vec<T>,
-    y2: Vec<T>,
+    x: Buf<T>,
+    gamma: Buf<T>,
+    beta: Buf<T>,
+    y: Buf<T>,
+    y2: Buf<T>,
 }
 
 impl<T: Element> Bufs<T> {
     fn new(rows: usize, width: usize) -> Self {
         let n = rows * width;
         Bufs {
-            x: (0..n)
-                .map(|i| T::from_f32(((i * 7919) % 1000) as f32 * 0.002 - 1.0))
-                .collect(),
-            gamma: (0..width)
-                .map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01))
-                .collect(),
-            beta: (0..width)
-                .map(|i| T::from_f32((i % 7) as f32 * 0.01))
-                .collect(),
-            y: vec![T::from_f32(1.0); n],
-            y2: vec![T::from_f32(1.0); n],
+            x: Buf::new(
+                (0..n)
+                    .map(|i| T::from_f32(((i * 7919) % 1000) as f32 * 0.002 - 1.0))
+                    .collect(),
+            ),
+            gamma: Buf::new(
+                (0..width)
+                    .map(|i| T::from_f32(1.0 + (i % 13) as f32 * 0.01))
+                    .collect(),
+            ),
+            beta: Buf::new(
+                (0..width)
+                    .map(|i| T::from_f32((i % 7) as f32 * 0.01))
+                    .collect(),
+            ),
+            y: Buf::filled(T::from_f32(1.0), n),
+            y2: Buf::filled(T::from_f32(1.0), n),
         }
     }
 }
@@ -530,19 +605,19 @@ fn threshold(o: &Opts) {
     );
     for rows in [1usize, 2, 4, 8, 16, 32, 64, 128, 256, 512, 2048] {
         let n = rows * width;
-        let x: Vec<f32> = (0..n).map(|i| (i % 101) as f32).collect();
-        let mut y = vec![1.0f32; n];
-        let mut y2 = vec![1.0f32; n];
+        let x = Buf::new((0..n).map(|i| (i % 101) as f32).collect());
+        let mut y = Buf::filled(1.0f32, n);
+        let mut y2 = Buf::filled(1.0f32, n);
         let one = Norm::rms(1e-6).parallelism(Parallelism::None);
         let all = Norm::rms(1e-6).parallelism(Parallelism::Rayon(0));
         let (t1, tn) = time_pair(
             o.quick,
             || {
-                one.forward(&x, rows, width, None::<&[f32]>, None, &mut y)
+                one.forward(&x[..], rows, width, None::<&[f32]>, None, &mut y[..])
                     .unwrap()
             },
             || {
-                all.forward(&x, rows, width, None::<&[f32]>, None, &mut y2)
+                all.forward(&x[..], rows, width, None::<&[f32]>, None, &mut y2[..])
                     .unwrap()
             },
         );
@@ -588,10 +663,12 @@ fn fused_table(o: &Opts) {
 fn fused_row<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize) {
     let n = rows * width;
     let mut b = Bufs::<T>::new(rows, width);
-    let d: Vec<T> = (0..n)
-        .map(|i| T::from_f32((i % 17) as f32 * 1e-3))
-        .collect();
-    let mut t = vec![T::from_f32(0.0); n];
+    let d = Buf::new(
+        (0..n)
+            .map(|i| T::from_f32((i % 17) as f32 * 1e-3))
+            .collect(),
+    );
+    let mut t = Buf::filled(T::from_f32(0.0), n);
     let norm = match kind {
         Kind::Rms => Norm::rms(1e-6),
         Kind::Layer => Norm::layer(1e-5),
@@ -625,7 +702,7 @@ fn fused_row<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize) {
             .unwrap()
         },
         || {
-            for (a, e) in h2.iter_mut().zip(&d) {
+            for (a, e) in h2.iter_mut().zip(d.iter()) {
                 *a = T::from_f32(a.to_f32() + e.to_f32());
             }
             norm.forward(
@@ -658,7 +735,7 @@ fn fused_row<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize) {
             .unwrap()
         },
         || {
-            for ((a, e), s) in x.iter().zip(&d).zip(t.iter_mut()) {
+            for ((a, e), s) in x.iter().zip(d.iter()).zip(t.iter_mut()) {
                 *s = T::from_f32(a.to_f32() + e.to_f32());
             }
             norm.forward(
@@ -877,7 +954,7 @@ fn main() {
 /// in registers, f32 weights). x86-64 with AVX-512, or AVX2 with FMA and F16C (the same loops
 /// on 256-bit vectors, eight accumulators in the read so that both FMA pipes stay busy).
 mod bounds {
-    use super::{Opts, fmt_ns, time_pair};
+    use super::{Buf, Opts, fmt_ns, time_pair};
     use std::hint::black_box;
 
     /// How a sweep loads one vector `V` of elements as f32 lanes and stores the lanes back
@@ -1382,11 +1459,11 @@ mod bounds {
             (4096, 128),
         ] {
             let n = rows * width;
-            let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 0.001).collect();
-            let g = vec![1.5f32; width];
-            let b = vec![0.5f32; width];
-            let mut y = vec![1.0f32; n];
-            let mut y2 = vec![1.0f32; n];
+            let x = Buf::new((0..n).map(|i| (i % 1000) as f32 * 0.001).collect());
+            let g = Buf::filled(1.5f32, width);
+            let b = Buf::filled(0.5f32, width);
+            let mut y = Buf::filled(1.0f32, n);
+            let mut y2 = Buf::filled(1.0f32, n);
             // `read` or `apply` alone over the batch, or both per row (`Some(bias)`: LayerNorm's
             // apply; `None`: RMSNorm's).
             let mut sweep = |read: bool, apply: Option<Option<&[f32]>>| {
@@ -1439,20 +1516,22 @@ mod bounds {
         for (name, f, both16) in [("f16", 0u8, fl.both16[0]), ("bf16", 1, fl.both16[1])] {
             for (rows, width) in [(1, 4096), (16, 4096), (128, 4096), (512, 768), (4096, 128)] {
                 let n = rows * width;
-                let x: Vec<u16> = (0..n)
-                    .map(|i| {
-                        let v = (i % 1000) as f32 * 0.001;
-                        if f == 0 {
-                            f16::from_f32(v).to_bits()
-                        } else {
-                            bf16::from_f32(v).to_bits()
-                        }
-                    })
-                    .collect();
-                let g = vec![1.5f32; width];
-                let b = vec![0.5f32; width];
-                let mut y = vec![0u16; n];
-                let mut y2 = vec![0u16; n];
+                let x = Buf::new(
+                    (0..n)
+                        .map(|i| {
+                            let v = (i % 1000) as f32 * 0.001;
+                            if f == 0 {
+                                f16::from_f32(v).to_bits()
+                            } else {
+                                bf16::from_f32(v).to_bits()
+                            }
+                        })
+                        .collect(),
+                );
+                let g = Buf::filled(1.5f32, width);
+                let b = Buf::filled(0.5f32, width);
+                let mut y = Buf::filled(0u16, n);
+                let mut y2 = Buf::filled(0u16, n);
                 let mut both = |bias: Option<&[f32]>| {
                     per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
                         // SAFETY: `table` chose `fl` after detecting its features.
