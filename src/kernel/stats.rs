@@ -1,14 +1,15 @@
 //! Statistics sweeps: lane-wise Welford merged with Chan's formula (LayerNorm), and the sum of
 //! squares (RMSNorm). Written once, generic over [`Lanes`].
 //!
-//! Both sweep the row in blocks of `BLOCK_STEPS` x `WELFORD_ACC` vectors. Inside a block every
-//! accumulator starts fresh and accumulates in `f32`, lane by lane; at the end of the block the
+//! Both sweep the row in blocks of `WELFORD_ACC` x `WELFORD_STEPS` vectors (Welford) or
+//! `WELFORD_ACC` x `BLOCK_STEPS` vectors (sum of squares). Inside a block every accumulator
+//! starts fresh and accumulates in `f32`, lane by lane; at the end of the block the
 //! accumulators are merged (Chan) and the block's result is merged into a running `f64` state:
 //! for Welford one per lane (vertical operations; the lanes are merged once per row), for the
-//! sum of squares one scalar. The `f64` merge costs a few operations per block (1024 elements
-//! on AVX-512) and keeps the rounding error of the statistics independent of the row width:
-//! plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233 `f32`
-//! elements already exceeded the contract's bound that way).
+//! sum of squares one scalar. The `f64` merge costs a few operations per block (2048 and 1024
+//! elements on AVX-512) and keeps the rounding error of the statistics independent of the row
+//! width: plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233
+//! `f32` elements already exceeded the contract's bound that way).
 
 use pulp::Simd;
 
@@ -18,24 +19,28 @@ use crate::element::Element;
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
 const MAX_ACC: usize = 8;
 
-/// Steps (vectors per accumulator) in one block.
+/// Steps (vectors per accumulator) in one block of the sum of squares.
 const BLOCK_STEPS: usize = 8;
 
-/// `1 / k` for the Welford step `k` (1-based) inside a block.
-const RECIP: [f32; BLOCK_STEPS] = [
-    1.0,
-    1.0 / 2.0,
-    1.0 / 3.0,
-    1.0 / 4.0,
-    1.0 / 5.0,
-    1.0 / 6.0,
-    1.0 / 7.0,
-    1.0 / 8.0,
-];
+/// Steps (vectors per accumulator) in one block of Welford's sweep: longer than the sum of
+/// squares' blocks, because each block ends in a Chan merge of its accumulators and an `f64`
+/// merge of its lanes, which cost about as much as 16 vectors of Welford steps.
+const WELFORD_STEPS: usize = 16;
 
-/// `1 / k` for every count a block's accumulators can reach (at most `MAX_ACC * BLOCK_STEPS`).
-const INV: [f32; MAX_ACC * BLOCK_STEPS + 1] = {
-    let mut t = [0.0f32; MAX_ACC * BLOCK_STEPS + 1];
+/// `1 / k` for the Welford step `k` (1-based) inside a block.
+const RECIP: [f32; WELFORD_STEPS] = {
+    let mut t = [0.0f32; WELFORD_STEPS];
+    let mut k = 1;
+    while k <= WELFORD_STEPS {
+        t[k - 1] = 1.0 / k as f32;
+        k += 1;
+    }
+    t
+};
+
+/// `1 / k` for every count a block's accumulators can reach (at most `MAX_ACC * WELFORD_STEPS`).
+const INV: [f32; MAX_ACC * WELFORD_STEPS + 1] = {
+    let mut t = [0.0f32; MAX_ACC * WELFORD_STEPS + 1];
     let mut k = 1;
     while k < t.len() {
         t[k] = 1.0 / k as f32;
@@ -345,7 +350,7 @@ fn welford_block<L: Lanes, T: Element, const SCALED: bool>(
 /// [`welford_rows`].
 #[inline(always)]
 pub(crate) fn one_block<L: Lanes>(width: usize) -> bool {
-    width < L::N * L::WELFORD_ACC * BLOCK_STEPS
+    width < L::N * L::WELFORD_ACC * WELFORD_STEPS
 }
 
 /// Welford's steps in `f64` over the tail (fewer than `N` elements) of a row: a zero-padded
@@ -455,7 +460,7 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     let scale_v = s.splat_f32s(scale);
     let shift_v = s.splat_f32s(shift);
 
-    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
+    let mut blocks = x.chunks_exact(n * acc * WELFORD_STEPS);
     let rest = blocks.remainder();
     let vectors = rest.len() / n;
     let tail = tail_state::<T, SCALED>(&rest[vectors * n..], scale, shift);
@@ -464,7 +469,7 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
             welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
         return Welford::EMPTY.merge(w).merge(tail);
     };
-    let full = ChanTree::new::<L>(BLOCK_STEPS, 0);
+    let full = ChanTree::new::<L>(WELFORD_STEPS, 0);
     let (mv, qv) = welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v);
     let mut lanes = LaneStates::first(l, mv, qv, full.count);
     for b in blocks {
