@@ -380,21 +380,13 @@ struct LaneStates {
 }
 
 impl LaneStates {
-    /// The states of one block: lane means `mv` and lane M2s `qv`, `c` values in every lane.
-    #[inline(always)]
-    fn first<L: Lanes>(l: L, mv: F<L>, qv: F<L>, c: f32) -> LaneStates {
-        let (m, q) = lanes_f32(l, mv, qv);
-        let mut st = LaneStates {
-            count: c as f64,
-            mean: [0.0; MAX_LANES],
-            m2: [0.0; MAX_LANES],
-        };
-        for i in 0..L::N {
-            st.mean[i] = m[i] as f64;
-            st.m2[i] = q[i] as f64;
-        }
-        st
-    }
+    /// No values yet. Merging a block into it gives the block's lane states exactly (weights
+    /// 1 and 0).
+    const EMPTY: LaneStates = LaneStates {
+        count: 0.0,
+        mean: [0.0; MAX_LANES],
+        m2: [0.0; MAX_LANES],
+    };
 
     /// Chan's merge of the block states `mv`, `qv` (`c > 0` values in every lane) into these,
     /// lane by lane, as [`Welford::merge`] does it.
@@ -471,9 +463,8 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
         return Welford::EMPTY.merge(w).merge(tail);
     };
     let full = ChanTree::new::<L>(WELFORD_STEPS, 0);
-    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v);
-    let mut lanes = LaneStates::first(l, mv, qv, full.count);
-    for b in blocks {
+    let mut lanes = LaneStates::EMPTY;
+    for b in std::iter::once(first).chain(blocks) {
         let (mv, qv) = welford_lanes::<L, T, SCALED>(l, b, &full, scale_v, shift_v);
         lanes.merge(l, mv, qv, full.count);
     }
