@@ -70,6 +70,17 @@ impl Lanes for NeonToken {
         }
     }
     #[inline(always)]
+    fn widen(self, v: F4) -> [pulp::f64x2; 2] {
+        // SAFETY: NEON proven by the token; register-only operations (FCVTL, FCVTL2).
+        unsafe {
+            let v: float32x4_t = cast(v);
+            [
+                cast(vcvt_f64_f32(vget_low_f32(v))),
+                cast(vcvt_high_f64_f32(v)),
+            ]
+        }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F4 {
         assert!(s.len() >= 4);
         // SAFETY: 4 readable elements (asserted); NEON proven by the token.

@@ -11,6 +11,9 @@ use crate::element::{Element, SliceMut, SliceRef};
 /// The `f32` vector type of a [`Lanes`] implementation.
 pub(crate) type F<L> = <<L as Lanes>::S as Simd>::f32s;
 
+/// The `f64` vector type of a [`Lanes`] implementation (`N / 2` lanes).
+pub(crate) type D<L> = <<L as Lanes>::S as Simd>::f64s;
+
 /// One instruction-set path. Implementations live in `crate::arch` and are zero-sized tokens
 /// whose existence proves that the CPU has the features they use.
 ///
@@ -40,6 +43,25 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
 
     /// `a * b + c`, fused where the hardware fuses.
     fn fma(self, a: F<Self>, b: F<Self>, c: F<Self>) -> F<Self>;
+
+    /// The lanes of `v` as `f64`, exactly: lanes `0..N/2` in the first vector, `N/2..N` in the
+    /// second. (The portable default goes through arrays; the SIMD paths convert in
+    /// registers.)
+    #[inline(always)]
+    fn widen(self, v: F<Self>) -> [D<Self>; 2] {
+        let s = self.simd();
+        let h = Self::N / 2;
+        let mut a = [0.0f32; MAX_LANES];
+        self.store_f32::<false>(&mut a, v);
+        let mut w = [0.0f64; MAX_LANES];
+        for (w, &a) in w.iter_mut().zip(&a[..Self::N]) {
+            *w = a as f64;
+        }
+        [
+            s.partial_load_f64s(&w[..h]),
+            s.partial_load_f64s(&w[h..2 * h]),
+        ]
+    }
 
     fn load_f32(self, s: &[f32]) -> F<Self>;
     fn load_f16(self, s: &[f16]) -> F<Self>;
@@ -306,8 +328,20 @@ mod tests {
             l.store_f16::<false>(&mut h, v);
             l.store_bf16::<false>(&mut b, v);
             l.store_f32::<false>(&mut f, v);
+            let (s, half) = (l.simd(), n / 2);
+            let mut wide = [0.0f64; MAX_LANES];
+            for (k, w) in l.widen(v).into_iter().enumerate() {
+                s.partial_store_f64s(&mut wide[k * half..k * half + half], w);
+            }
             for i in 0..n {
                 assert!(same(f[i], c[i]));
+                let want = c[i] as f64;
+                assert!(
+                    wide[i].to_bits() == want.to_bits() || (wide[i].is_nan() && want.is_nan()),
+                    "widen of {:e}: {:e}",
+                    c[i],
+                    wide[i]
+                );
                 let (wh, wb) = (f16::from_f32(c[i]), bf16::from_f32(c[i]));
                 assert!(
                     h[i] == wh || (h[i].is_nan() && wh.is_nan()),

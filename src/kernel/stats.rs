@@ -13,7 +13,7 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
+use super::lanes::{D, F, Lanes, MAX_LANES, load, load_partial};
 use crate::element::Element;
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
@@ -368,38 +368,47 @@ fn tail_state<T: Element, const SCALED: bool>(tail: &[T], scale: f32, shift: f32
 }
 
 /// Per-lane `f64` Welford states with one count for every lane: the running statistics of a
-/// row of several blocks. A block's lane states are merged in lane by lane (Chan, vertical
-/// operations only); the lanes are merged with each other once, at the end of the row
-/// ([`LaneStates::total`]). Merging each block's lanes horizontally instead put three
-/// horizontal sums and a scalar merge after every block, a chain the next block's work did
-/// not hide (docs/PERFORMANCE.md).
-struct LaneStates {
+/// row of several blocks, held in `f64` vectors (lanes `0..N/2` and `N/2..N` of the `f32`
+/// lanes). A block's lane states are merged in lane by lane (Chan, vertical operations only);
+/// the lanes are merged with each other once, at the end of the row ([`LaneStates::total`]).
+/// Merging each block's lanes horizontally instead put three horizontal sums and a scalar
+/// merge after every block, a chain the next block's work did not hide; and the same vertical
+/// merge written on arrays of `f64` compiled to lane-by-lane code with spills
+/// (docs/PERFORMANCE.md).
+struct LaneStates<L: Lanes> {
     count: f64,
-    mean: [f64; MAX_LANES],
-    m2: [f64; MAX_LANES],
+    mean: [D<L>; 2],
+    m2: [D<L>; 2],
 }
 
-impl LaneStates {
+impl<L: Lanes> LaneStates<L> {
     /// No values yet. Merging a block into it gives the block's lane states exactly (weights
     /// 1 and 0).
-    const EMPTY: LaneStates = LaneStates {
-        count: 0.0,
-        mean: [0.0; MAX_LANES],
-        m2: [0.0; MAX_LANES],
-    };
+    #[inline(always)]
+    fn empty(l: L) -> LaneStates<L> {
+        let zero = l.simd().splat_f64s(0.0);
+        LaneStates {
+            count: 0.0,
+            mean: [zero; 2],
+            m2: [zero; 2],
+        }
+    }
 
     /// Chan's merge of the block states `mv`, `qv` (`c > 0` values in every lane) into these,
     /// lane by lane, as [`Welford::merge`] does it.
     #[inline(always)]
-    fn merge<L: Lanes>(&mut self, l: L, mv: F<L>, qv: F<L>, c: f32) {
-        let (m, q) = lanes_f32(l, mv, qv);
+    fn merge(&mut self, l: L, mv: F<L>, qv: F<L>, c: f32) {
+        let s = l.simd();
         let cb = c as f64;
         let count = self.count + cb;
-        let (wm, wq) = (cb / count, self.count * cb / count);
-        for i in 0..L::N {
-            let d = m[i] as f64 - self.mean[i];
-            self.mean[i] += d * wm;
-            self.m2[i] = self.m2[i] + q[i] as f64 + d * d * wq;
+        let wm = s.splat_f64s(cb / count);
+        let wq = s.splat_f64s(self.count * cb / count);
+        let (m, q) = (l.widen(mv), l.widen(qv));
+        for h in 0..2 {
+            let d = s.sub_f64s(m[h], self.mean[h]);
+            self.mean[h] = s.add_f64s(self.mean[h], s.mul_f64s(d, wm));
+            let dq = s.mul_f64s(s.mul_f64s(d, d), wq);
+            self.m2[h] = s.add_f64s(s.add_f64s(self.m2[h], q[h]), dq);
         }
         self.count = count;
     }
@@ -407,15 +416,22 @@ impl LaneStates {
     /// The lanes merged (equal counts: the mean of the lane means; the lane M2s plus the
     /// count times the squared deviations of the lane means from that mean).
     #[inline(always)]
-    fn total<L: Lanes>(&self) -> Welford {
+    fn total(&self, l: L) -> Welford {
+        let s = l.simd();
         let n = L::N;
-        let mean = self.mean[..n].iter().sum::<f64>() / n as f64;
+        let h = n / 2;
+        let (mut means, mut m2s) = ([0.0f64; MAX_LANES], [0.0f64; MAX_LANES]);
+        for k in 0..2 {
+            s.partial_store_f64s(&mut means[k * h..k * h + h], self.mean[k]);
+            s.partial_store_f64s(&mut m2s[k * h..k * h + h], self.m2[k]);
+        }
+        let mean = means[..n].iter().sum::<f64>() / n as f64;
         let mut m2 = 0.0;
         let mut spread = 0.0;
         for i in 0..n {
-            let d = self.mean[i] - mean;
+            let d = means[i] - mean;
             spread += d * d;
-            m2 += self.m2[i];
+            m2 += m2s[i];
         }
         Welford {
             count: self.count * n as f64,
@@ -423,15 +439,6 @@ impl LaneStates {
             m2: m2 + self.count * spread,
         }
     }
-}
-
-/// The lanes of `mv` and `qv` in arrays (the first `L::N` entries).
-#[inline(always)]
-fn lanes_f32<L: Lanes>(l: L, mv: F<L>, qv: F<L>) -> ([f32; MAX_LANES], [f32; MAX_LANES]) {
-    let (mut m, mut q) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
-    l.store_f32::<false>(&mut m, mv);
-    l.store_f32::<false>(&mut q, qv);
-    (m, q)
 }
 
 /// Welford statistics of `x[i] * scale - shift` (`scale` applies only when `SCALED`).
@@ -463,7 +470,7 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
         return Welford::EMPTY.merge(w).merge(tail);
     };
     let full = ChanTree::new::<L>(WELFORD_STEPS, 0);
-    let mut lanes = LaneStates::EMPTY;
+    let mut lanes = LaneStates::empty(l);
     for b in std::iter::once(first).chain(blocks) {
         let (mv, qv) = welford_lanes::<L, T, SCALED>(l, b, &full, scale_v, shift_v);
         lanes.merge(l, mv, qv, full.count);
@@ -473,7 +480,7 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
         let (mv, qv) = welford_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, shift_v);
         lanes.merge(l, mv, qv, tree.count);
     }
-    lanes.total::<L>().merge(tail)
+    lanes.total(l).merge(tail)
 }
 
 /// [`welford`] (unscaled) of up to `N` rows of one width for which [`one_block`] holds, the
