@@ -97,6 +97,17 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     }
 }
 
+/// The lanes of a [`Lanes::widen`] pair back in one array (the first `L::N` entries).
+#[inline(always)]
+pub(crate) fn f64_lanes<L: Lanes>(l: L, v: [D<L>; 2]) -> [f64; MAX_LANES] {
+    let (s, h) = (l.simd(), L::N / 2);
+    let mut a = [0.0f64; MAX_LANES];
+    for (k, v) in v.into_iter().enumerate() {
+        s.partial_store_f64s(&mut a[k * h..k * h + h], v);
+    }
+    a
+}
+
 /// The halving tree of [`Lanes::hsum`] on a slice whose length is a power of two.
 #[inline(always)]
 pub(crate) fn halving_sum(a: &mut [f32]) -> f32 {
@@ -328,11 +339,7 @@ mod tests {
             l.store_f16::<false>(&mut h, v);
             l.store_bf16::<false>(&mut b, v);
             l.store_f32::<false>(&mut f, v);
-            let (s, half) = (l.simd(), n / 2);
-            let mut wide = [0.0f64; MAX_LANES];
-            for (k, w) in l.widen(v).into_iter().enumerate() {
-                s.partial_store_f64s(&mut wide[k * half..k * half + half], w);
-            }
+            let wide = f64_lanes(l, l.widen(v));
             for i in 0..n {
                 assert!(same(f[i], c[i]));
                 let want = c[i] as f64;

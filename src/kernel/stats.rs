@@ -13,7 +13,7 @@
 
 use pulp::Simd;
 
-use super::lanes::{D, F, Lanes, MAX_LANES, load, load_partial};
+use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
 use crate::element::Element;
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
@@ -417,14 +417,8 @@ impl<L: Lanes> LaneStates<L> {
     /// count times the squared deviations of the lane means from that mean).
     #[inline(always)]
     fn total(&self, l: L) -> Welford {
-        let s = l.simd();
         let n = L::N;
-        let h = n / 2;
-        let (mut means, mut m2s) = ([0.0f64; MAX_LANES], [0.0f64; MAX_LANES]);
-        for k in 0..2 {
-            s.partial_store_f64s(&mut means[k * h..k * h + h], self.mean[k]);
-            s.partial_store_f64s(&mut m2s[k * h..k * h + h], self.m2[k]);
-        }
+        let (means, m2s) = (f64_lanes(l, self.mean), f64_lanes(l, self.m2));
         let mean = means[..n].iter().sum::<f64>() / n as f64;
         let mut m2 = 0.0;
         let mut spread = 0.0;
