@@ -40,6 +40,10 @@ pub trait Element:
     const NAME: &'static str;
     /// Size of one element in bytes.
     const BYTES: usize;
+    /// A number unique to the type (0 `f32`, 1 `f16`, 2 `bf16`): the kernels compare it at
+    /// compile time to call their copies compiled in this crate.
+    #[doc(hidden)]
+    const ID: u8;
     /// The value zero.
     const ZERO: Self;
     /// Exact widening to `f32`.
@@ -56,6 +60,7 @@ pub trait Element:
 
 impl Element for f32 {
     const NAME: &'static str = "f32";
+    const ID: u8 = 0;
     const BYTES: usize = 4;
     const ZERO: Self = 0.0;
     #[inline(always)]
@@ -78,6 +83,7 @@ impl Element for f32 {
 
 impl Element for f16 {
     const NAME: &'static str = "f16";
+    const ID: u8 = 1;
     const BYTES: usize = 2;
     const ZERO: Self = f16::ZERO;
     #[inline(always)]
@@ -100,6 +106,7 @@ impl Element for f16 {
 
 impl Element for bf16 {
     const NAME: &'static str = "bf16";
+    const ID: u8 = 2;
     const BYTES: usize = 2;
     const ZERO: Self = bf16::ZERO;
     #[inline(always)]

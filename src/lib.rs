@@ -70,6 +70,7 @@
 mod arch;
 #[cfg(feature = "capi")]
 pub mod capi;
+mod compiled;
 pub mod deepnorm;
 mod element;
 mod error;

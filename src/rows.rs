@@ -135,10 +135,15 @@ pub(crate) trait Batch: Send + Sized {
     fn split(self, rows: usize) -> (Self, Self);
     /// Runs every row on the path `l` (one `#[target_feature]` context for the whole batch).
     fn run<L: Lanes>(self, l: L);
+    /// Runs every row on the path `isa` on the calling thread: [`serial`], or for the common
+    /// element types a copy of it compiled in this crate (`crate::compiled`).
+    fn run_on(self, isa: Isa) {
+        serial(isa, self)
+    }
 }
 
 /// A plain norm's batch.
-struct Plain<'a, 'p, TI, TO, W> {
+pub(crate) struct Plain<'a, 'p, TI, TO, W> {
     block: Block<'a, TI, TO>,
     p: &'a Params<'p, W>,
 }
@@ -162,6 +167,10 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
                 p: self.p,
             },
         )
+    }
+
+    fn run_on(self, isa: Isa) {
+        crate::compiled::plain(isa, self)
     }
 
     fn run<L: Lanes>(self, l: L) {
@@ -234,11 +243,11 @@ pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
         return;
     }
     let _ = tasks;
-    serial(isa, batch)
+    batch.run_on(isa)
 }
 
 /// One block on the calling thread, one dispatch.
-fn serial<B: Batch>(isa: Isa, batch: B) {
+pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {

@@ -111,6 +111,9 @@ pub(crate) trait Placement: Send + Sized {
     const X_BYTES: usize;
     /// Bytes of one element of the output.
     const OUT_BYTES: usize;
+    /// The placement and its element types as one number, unique to each (see
+    /// `crate::compiled`).
+    const KEY: u32;
     /// Splits after `at` elements (a whole number of rows).
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self);
@@ -125,6 +128,11 @@ pub(crate) trait Placement: Send + Sized {
         p: &Params<'_, W>,
         scratch: &mut [f32],
     ) -> RowStats;
+}
+
+/// `Placement::KEY` of placement number `place` with these element type ids.
+const fn key(place: u32, x: u8, d: u8, o: u8) -> u32 {
+    place << 24 | (x as u32) << 16 | (d as u32) << 8 | o as u32
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -150,6 +158,7 @@ pub(crate) struct AddInPlace<'a, X, D> {
 impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
+    const KEY: u32 = key(0, X::ID, D::ID, O::ID);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -213,6 +222,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
 impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
+    const KEY: u32 = key(1, X::ID, D::ID, O::ID);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -257,6 +267,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
 impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = X::BYTES;
+    const KEY: u32 = key(2, X::ID, D::ID, X::ID);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -325,6 +336,10 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
             ..left
         };
         (left, right)
+    }
+
+    fn run_on(self, isa: crate::Isa) {
+        crate::compiled::fused(isa, self)
     }
 
     fn run<L: Lanes>(self, l: L) {
