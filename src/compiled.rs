@@ -2,8 +2,9 @@
 //!
 //! The kernels are generic over the element types, so a generic function's copy would be
 //! compiled in the crate that calls it: every release build of a user's crate would compile
-//! and optimize the kernels of every path anew, about a minute of compile time per element
-//! type (on the development machine). For the combinations listed here the generic entry
+//! and optimize the kernels of every path anew (`scripts/build-time.sh`: a crate with three
+//! calls rebuilt in 126 s, 1 s with this module), and unoptimized in a debug build whatever
+//! the profile set for this crate. For the combinations listed here the generic entry
 //! points call a non-generic function of this crate instead, compiled once with the crate;
 //! the choice is made at compile time (`if const`), so the generic copy is not compiled for
 //! them at all. Other combinations (mixed types not listed here, the C ABI's any-to-any

@@ -63,6 +63,14 @@
 //!
 //! Every function validates its arguments and returns [`NormError`] before writing anything.
 //! No input makes a public function panic.
+//!
+//! ## Build time
+//!
+//! The kernels for the common element types (rows of `f32`, `f16` or `bf16` with a weight of
+//! the same type or `f32`; also `f32` rows into `f16` or `bf16` output, except in place) are
+//! compiled once, in this crate's build: a call with those types does not compile kernels in
+//! the calling crate. Other combinations are compiled where they are called.
+//! README.md ("Build time") lists the combinations and measures the difference.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
