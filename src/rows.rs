@@ -127,6 +127,9 @@ pub(crate) fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> OptPair<'_, T> {
 
 /// A validated batch of rows that can be cut in two (for threads) and run on one path.
 pub(crate) trait Batch: Send + Sized {
+    /// The batch's kind and element types as one number ([`batch_key`]), unique to each
+    /// (`crate::compiled` picks its copies by it).
+    const KEY: u32;
     /// Rows in the batch.
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize;
@@ -135,11 +138,12 @@ pub(crate) trait Batch: Send + Sized {
     fn split(self, rows: usize) -> (Self, Self);
     /// Runs every row on the path `l` (one `#[target_feature]` context for the whole batch).
     fn run<L: Lanes>(self, l: L);
-    /// Runs every row on the path `isa` on the calling thread: [`serial`], or for the common
-    /// element types a copy of it compiled in this crate (`crate::compiled`).
-    fn run_on(self, isa: Isa) {
-        serial(isa, self)
-    }
+}
+
+/// `Batch::KEY` of batch kind `kind` with these element type ids (`Element::ID`, below 16),
+/// `0` where a kind has no such element.
+pub(crate) const fn batch_key(kind: u8, x: u8, d: u8, o: u8, w: u8) -> u32 {
+    (kind as u32) << 16 | (x as u32) << 12 | (d as u32) << 8 | (o as u32) << 4 | w as u32
 }
 
 /// A plain norm's batch.
@@ -149,6 +153,8 @@ pub(crate) struct Plain<'a, 'p, TI, TO, W> {
 }
 
 impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
+    const KEY: u32 = batch_key(0, TI::ID, 0, TO::ID, W::ID);
+
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {
         self.block.layout.rows
@@ -167,10 +173,6 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
                 p: self.p,
             },
         )
-    }
-
-    fn run_on(self, isa: Isa) {
-        crate::compiled::plain(isa, self)
     }
 
     fn run<L: Lanes>(self, l: L) {
@@ -243,10 +245,11 @@ pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
         return;
     }
     let _ = tasks;
-    batch.run_on(isa)
+    crate::compiled::serial(isa, batch)
 }
 
-/// One block on the calling thread, one dispatch.
+/// One block on the calling thread, one dispatch (through `crate::compiled::serial`, which
+/// calls this crate's copy of it for the common element types).
 pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
     match isa {
         #[cfg(target_arch = "x86_64")]

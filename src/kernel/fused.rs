@@ -8,9 +8,9 @@ use pulp::Simd;
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
 use super::{Params, RowStats, norm_row, outline};
 use crate::element::{Element, SliceRef};
-use crate::rows::Batch;
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
+use crate::rows::{Batch, batch_key};
 
 /// The alignment in bytes of the scratch row (a whole 512-bit vector). The norm reads the row
 /// right after the residual sweep stored it, vector for vector at the same offsets; a load is
@@ -111,8 +111,8 @@ pub(crate) trait Placement: Send + Sized {
     const X_BYTES: usize;
     /// Bytes of one element of the output.
     const OUT_BYTES: usize;
-    /// The placement and its element types as one number, unique to each (see
-    /// `crate::compiled`).
+    /// The placement and its element types as a `Batch::KEY` with the weight left `0`
+    /// (`FusedBatch` adds it).
     const KEY: u32;
     /// Splits after `at` elements (a whole number of rows).
     #[cfg(feature = "rayon")]
@@ -128,11 +128,6 @@ pub(crate) trait Placement: Send + Sized {
         p: &Params<'_, W>,
         scratch: &mut [f32],
     ) -> RowStats;
-}
-
-/// `Placement::KEY` of placement number `place` with these element type ids.
-const fn key(place: u32, x: u8, d: u8, o: u8) -> u32 {
-    place << 24 | (x as u32) << 16 | (d as u32) << 8 | o as u32
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -158,7 +153,7 @@ pub(crate) struct AddInPlace<'a, X, D> {
 impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
-    const KEY: u32 = key(0, X::ID, D::ID, O::ID);
+    const KEY: u32 = batch_key(1, X::ID, D::ID, O::ID, 0);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -222,7 +217,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
 impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
-    const KEY: u32 = key(1, X::ID, D::ID, O::ID);
+    const KEY: u32 = batch_key(2, X::ID, D::ID, O::ID, 0);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -267,7 +262,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
 impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = X::BYTES;
-    const KEY: u32 = key(2, X::ID, D::ID, X::ID);
+    const KEY: u32 = batch_key(3, X::ID, D::ID, X::ID, 0);
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -309,6 +304,8 @@ pub(crate) struct FusedBatch<'a, 'p, M, W> {
 }
 
 impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
+    const KEY: u32 = M::KEY | W::ID as u32;
+
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {
         self.rows
@@ -336,10 +333,6 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
             ..left
         };
         (left, right)
-    }
-
-    fn run_on(self, isa: crate::Isa) {
-        crate::compiled::fused(isa, self)
     }
 
     fn run<L: Lanes>(self, l: L) {
