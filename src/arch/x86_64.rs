@@ -151,6 +151,25 @@ const BF16_NARROW: __m256i = unsafe {
     ])
 };
 
+/// `vpermw` indices widening 16 bf16 (the low 256 bits) to f32: word `2k + 1` (the top half
+/// of lane `k`) takes word `k`; the even words are zeroed by the permute's mask.
+const BF16_WIDEN_512: __m512i = unsafe {
+    // SAFETY: a plain 64-byte array reinterpreted as the 64-byte vector type.
+    core::mem::transmute::<[u16; 32], __m512i>([
+        0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, //
+        0, 8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15,
+    ])
+};
+
+/// `vpermw` indices gathering the top halves (odd words) of the 16 lanes into words 0-15.
+const BF16_NARROW_512: __m512i = unsafe {
+    // SAFETY: as BF16_WIDEN_512.
+    core::mem::transmute::<[u16; 32], __m512i>([
+        1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, //
+        1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+    ])
+};
+
 impl Lanes for Avx2Token {
     type S = pulp::x86::V3;
     const N: usize = 8;
@@ -172,6 +191,12 @@ impl Lanes for Avx2Token {
     fn fence(self) {
         // SAFETY: SSE proven by the token; sfence has no memory operands.
         unsafe { _mm_sfence() }
+    }
+    #[inline(always)]
+    fn prefetch(self, p: *const u8) {
+        // SAFETY: SSE proven by the token; a prefetch is a hint that reads nothing
+        // architecturally and does not fault, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
     }
     #[inline(always)]
     fn hsum(self, v: F8) -> f32 {
@@ -320,6 +345,12 @@ impl Lanes for Avx512Token {
         unsafe { _mm_sfence() }
     }
     #[inline(always)]
+    fn prefetch(self, p: *const u8) {
+        // SAFETY: SSE proven by the token; a prefetch is a hint that reads nothing
+        // architecturally and does not fault, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[inline(always)]
     fn hsum(self, v: F16) -> f32 {
         // pulp adds the 256-bit halves, then the 128-bit halves, then lanes 2 apart, then 1
         // apart: the halving tree.
@@ -417,10 +448,17 @@ impl Lanes for Avx512Token {
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> F16 {
         assert!(s.len() >= 16);
-        // SAFETY: 32 readable bytes (asserted); AVX-512F proven by the token.
+        // SAFETY: 32 readable bytes (asserted); AVX-512F/BW proven by the token. bf16 is the
+        // top half of an f32: one word permute with a zeroing mask puts element k in the top
+        // half of lane k and zeros below (one shuffle-unit operation where a zero extension
+        // and a shift take two).
         cast(unsafe {
-            let w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.as_ptr().cast()));
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(w))
+            let h = _mm512_castsi256_si512(_mm256_loadu_si256(s.as_ptr().cast()));
+            _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(
+                0xAAAA_AAAA,
+                BF16_WIDEN_512,
+                h,
+            ))
         })
     }
     #[inline(always)]
@@ -430,17 +468,19 @@ impl Lanes for Avx512Token {
         unsafe {
             let v: __m512 = cast(v);
             let b = _mm512_castps_si512(v);
-            let hi = _mm512_srli_epi32::<16>(b);
-            let bias = _mm512_add_epi32(
-                _mm512_and_si512(hi, _mm512_set1_epi32(1)),
-                _mm512_set1_epi32(0x7FFF),
-            );
-            let rounded = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
-            let quiet = _mm512_or_si512(hi, _mm512_set1_epi32(0x40));
+            // Round to nearest even: add 0x7FFF, and 1 more in the lanes whose lowest kept bit
+            // (bit 16) is set (a mask register, not a shift: the shift and shuffle units are
+            // the busy ones in a bf16 sweep); the top half is the result.
+            let odd = _mm512_test_epi32_mask(b, _mm512_set1_epi32(0x1_0000));
+            let up = _mm512_add_epi32(b, _mm512_set1_epi32(0x7FFF));
+            let rounded = _mm512_mask_add_epi32(up, odd, up, _mm512_set1_epi32(1));
+            // NaN stays NaN (quiet bit set) instead of rounding into Inf.
             let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
-            let r = _mm512_mask_blend_epi32(nan, rounded, quiet);
-            // Lanes are < 0x10000: the truncating narrow (vpmovdw) is exact.
-            store256::<NT>(d.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(r))
+            let r = _mm512_mask_or_epi32(rounded, nan, b, _mm512_set1_epi32(0x40_0000));
+            // The top halves of the 16 lanes, gathered into the low 256 bits by one word
+            // permute (where a shift and the two-operation vpmovdw take three).
+            let p = _mm512_permutexvar_epi16(BF16_NARROW_512, r);
+            store256::<NT>(d.as_mut_ptr().cast(), _mm512_castsi512_si256(p))
         }
     }
 }

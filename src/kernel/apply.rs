@@ -170,8 +170,22 @@ fn sweep<
         part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
     }
     let full = head + (width - head) / n * n;
+    // Non-temporal stores mean a batch too large for the caches: the rows come from memory,
+    // and the statistics sweep of the next row would start on lines the hardware prefetcher
+    // has not fetched (it follows demand loads, and this sweep reads the row from L1). So this
+    // sweep prefetches the elements after the row, where a contiguous batch's next row is
+    // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.4 -> 5.1 ms on Zen 5). The address is
+    // only a hint (`Lanes::prefetch`); it may lie past the input.
+    let (next, step): (*const u8, usize) = if INPLACE {
+        (dst.as_ptr().cast(), TO::BYTES)
+    } else {
+        (src.as_ptr().cast(), TI::BYTES)
+    };
     for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
         let i = head + k * n;
+        if NT {
+            l.prefetch(next.wrapping_add((width + i) * step));
+        }
         let v = if INPLACE {
             load(l, yd)
         } else {

@@ -73,6 +73,13 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F<Self>);
     /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
     fn fence(self) {}
+    /// Asks for the cache line holding `p` to be brought into L1 (x86 `prefetcht0`; a no-op
+    /// on paths without a hint here). A hint only: `p` may be any address, valid or not (it
+    /// is never dereferenced, and a prefetch does not fault).
+    #[inline(always)]
+    fn prefetch(self, p: *const u8) {
+        let _ = p;
+    }
 
     /// The sum of the lanes of `v` by the halving tree: lane `i` plus lane `i + N/2` for each
     /// `i < N/2`, then the same on those `N/2` sums, down to one. Every horizontal sum of the
