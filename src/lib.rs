@@ -25,7 +25,7 @@
 //!
 //! | path ([`Isa`]) | where | `f32` lanes | `f16` conversion | `bf16` conversion |
 //! |---|---|---|---|---|
-//! | `Avx512` | x86-64 with AVX-512 F/BW/CD/DQ/VL | 16 | `vcvtph2ps` / `vcvtps2ph` zmm | shift / integer round-to-nearest-even, `vpmovdw` |
+//! | `Avx512` | x86-64 with AVX-512 F/BW/CD/DQ/VL | 16 | `vcvtph2ps` / `vcvtps2ph` zmm | `vpermw` / integer round-to-nearest-even in mask registers, `vpermw` |
 //! | `Avx2` | x86-64 with AVX2, FMA, F16C | 8 | F16C `vcvtph2ps` / `vcvtps2ph` | shift / integer round-to-nearest-even, pack |
 //! | `Neon` | aarch64 | 4 | `fcvtl` / `fcvtn` | `shll` / integer round-to-nearest-even, `xtn` |
 //! | `Scalar` | everywhere | 4 (portable) | `half`'s software conversion | `half`'s software conversion |
