@@ -174,7 +174,7 @@ fn sweep<
     // and the statistics sweep of the next row would start on lines the hardware prefetcher
     // has not fetched (it follows demand loads, and this sweep reads the row from L1). So this
     // sweep prefetches the elements after the row, where a contiguous batch's next row is
-    // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.4 -> 5.1 ms on Zen 5). The address is
+    // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5). The address is
     // only a hint (`Lanes::prefetch`); it may lie past the input.
     let (next, step): (*const u8, usize) = if INPLACE {
         (dst.as_ptr().cast(), TO::BYTES)
