@@ -176,15 +176,16 @@ fn sweep<
     // sweep prefetches the elements after the row, where a contiguous batch's next row is
     // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5). The address is
     // only a hint (`Lanes::prefetch`); it may lie past the input.
-    let (next, step): (*const u8, usize) = if INPLACE {
+    let (row, step): (*const u8, usize) = if INPLACE {
         (dst.as_ptr().cast(), TO::BYTES)
     } else {
         (src.as_ptr().cast(), TI::BYTES)
     };
+    let next = row.wrapping_add(width * step);
     for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
         let i = head + k * n;
         if NT {
-            l.prefetch(next.wrapping_add((width + i) * step));
+            l.prefetch(next.wrapping_add(i * step));
         }
         let v = if INPLACE {
             load(l, yd)
