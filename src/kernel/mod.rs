@@ -231,8 +231,8 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
 /// their lanes merged together: entry `r < rows.len()` has the bits `fast_stats(rows[r])`
 /// gives (a row's result does not depend on the rows it is grouped with). A short row spends
 /// most of its statistics in the three horizontal sums of the lane merge and in the `f64`
-/// tail, one long dependency chain per row; here `N` rows share them. (RMSNorm's chain, one
-/// sum, is short: grouping its rows measured no faster, so they go row by row.)
+/// tail, one long dependency chain per row; here `N` rows share them. (RMSNorm's short rows
+/// are grouped too, [`rms_stats_rows`].)
 #[inline(always)]
 fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
     l: L,
@@ -254,6 +254,46 @@ fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
     let mut plans = [None; MAX_LANES];
     for r in 0..rows.len() {
         plans[r] = layer_plan(w[r], k[r], rstd[r]);
+    }
+    plans
+}
+
+/// [`layer_stats_rows`] or [`rms_stats_rows`], as the kind is.
+#[inline(always)]
+fn stats_rows<L: Lanes, X: Element, W: Element>(
+    l: L,
+    rows: &[&[X]],
+    p: &Params<'_, W>,
+) -> [Option<RowPlan>; MAX_LANES] {
+    match p.kind {
+        Kind::Layer => layer_stats_rows::<L, X, W>(l, rows, p),
+        Kind::Rms => rms_stats_rows::<L, X, W>(l, rows, p),
+    }
+}
+
+/// [`fast_stats`] of up to `N` short RMSNorm rows ([`is_short`]) of one width: entry
+/// `r < rows.len()` has the bits `fast_stats(rows[r])` gives. The rows share one horizontal
+/// sum and one vector of `f64` divisions and square roots ([`factors`]); alone, each row waits
+/// on its own chain of them before its apply sweep can start, and a row of 128 elements has
+/// too little other work to hide it (4096x128 bf16 on Zen 5: 1.9x faster grouped,
+/// docs/PERFORMANCE.md).
+#[inline(always)]
+fn rms_stats_rows<L: Lanes, X: Element, W: Element>(
+    l: L,
+    rows: &[&[X]],
+    p: &Params<'_, W>,
+) -> [Option<RowPlan>; MAX_LANES] {
+    debug_assert!(p.kind == Kind::Rms && is_short::<L>(rows[0].len()));
+    let width = rows[0].len() as f64;
+    let ss = outline(
+        l,
+        #[inline(always)]
+        || short::sum_sq_rows::<L, X>(l, rows),
+    );
+    let rstd = factors(&ss, width, p.eps_width);
+    let mut plans = [None; MAX_LANES];
+    for r in 0..rows.len() {
+        plans[r] = rms_plan(ss[r], rstd[r]);
     }
     plans
 }
@@ -512,12 +552,14 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             && rows > 1
             && (p.gamma.is_some() || p.beta.is_some())
             && row_bytes <= GROUP_BYTES / 2;
-        // Short LayerNorm rows, `N` at a time (small enough to stay in L1 between their
-        // statistics and their apply sweeps).
+        // Short rows, `N` at a time (small enough to stay in L1 between their statistics and
+        // their apply sweeps: a short row is at most 8 vectors, so `N` of them at most
+        // 8 KiB of f32).
         let grouped = !tiled
-            && p.kind == Kind::Layer
-            && one_block::<L>(width)
-            && row_bytes * L::N <= SHORT_GROUP_BYTES;
+            && match p.kind {
+                Kind::Layer => one_block::<L>(width) && row_bytes * L::N <= SHORT_GROUP_BYTES,
+                Kind::Rms => is_short::<L>(width),
+            };
         if grouped {
             let mut r0 = 0;
             while r0 < rows {
@@ -531,11 +573,11 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
                 let plans = if INPLACE {
                     let xs: [&[TO]; MAX_LANES] =
                         core::array::from_fn(|k| if k < g { &dst[dst_row(r0 + k)] } else { &[] });
-                    layer_stats_rows::<L, TO, W>(l, &xs[..g], p)
+                    stats_rows::<L, TO, W>(l, &xs[..g], p)
                 } else {
                     let xs: [&[TI]; MAX_LANES] =
                         core::array::from_fn(|k| if k < g { src_row(r0 + k) } else { &[] });
-                    layer_stats_rows::<L, TI, W>(l, &xs[..g], p)
+                    stats_rows::<L, TI, W>(l, &xs[..g], p)
                 };
                 for (k, &plan) in plans.iter().enumerate().take(g) {
                     let r = r0 + k;

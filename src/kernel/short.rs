@@ -2,12 +2,13 @@
 //! most `SHORT_VECS` vectors): the row's vectors are loaded into registers, all at once, and
 //! their squares summed by a fixed pairwise tree, without the general sweep's loop over blocks
 //! of accumulators, which such a row has too few elements to amortize (docs/PERFORMANCE.md).
+//! The rows of a batch are reduced `N` at a time ([`sum_sq_rows`]), with the same bits.
 //! (LayerNorm's short rows keep Welford: the corrected two-pass algorithm on these vectors
 //! measured slower than its grouped lane merges, docs/PERFORMANCE.md.)
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, load, load_partial};
+use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
 use super::stats::pairwise;
 use crate::element::Element;
 
@@ -51,4 +52,22 @@ pub(super) fn sum_sq<L: Lanes, T: Element>(l: L, x: &[T]) -> f64 {
     let s = l.simd();
     let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
     l.hsum(pairwise(l, &mut a, SHORT_VECS)) as f64
+}
+
+/// [`sum_sq`] of up to `N` short rows of one width at once: entry `r < rows.len()` has the bits
+/// `sum_sq(rows[r])` gives (the same pairwise tree per row; [`Lanes::hsum_rows`] adds across
+/// the lanes in `hsum`'s order), and the rows share one transposed horizontal sum instead of a
+/// chain each.
+#[inline(always)]
+pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MAX_LANES] {
+    let s = l.simd();
+    debug_assert!(rows.len() <= L::N);
+    let mut lanes = [s.splat_f32s(0.0); MAX_LANES];
+    for (v, x) in lanes.iter_mut().zip(rows) {
+        let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
+        *v = pairwise(l, &mut a, SHORT_VECS);
+    }
+    let mut sums = [0.0f32; MAX_LANES];
+    l.store_f32::<false>(&mut sums, l.hsum_rows(&lanes));
+    sums.map(f64::from)
 }

@@ -131,8 +131,8 @@ fn rows_alone<T: Element, W: Element>(seed: u64) {
     }
 }
 
-/// A row gives the same bits in a batch as alone: short LayerNorm rows of a batch have their
-/// statistics reduced `N` rows at a time, a row alone (or the last of a batch) on its own; every
+/// A row gives the same bits in a batch as alone: short rows of a batch (LayerNorm and RMSNorm)
+/// have their statistics reduced `N` rows at a time, a row alone (or the last of a batch) on its own; every
 /// row style (rescaled, constant, NaN rows among the fast ones), in place and out, with
 /// statistics.
 #[test]
