@@ -10,6 +10,7 @@ use half::{bf16, f16};
 use pulp::Simd;
 use pulp::bytemuck::cast;
 
+use crate::element::{Element, SliceMut, SliceRef};
 use crate::kernel::lanes::{Lanes, MAX_LANES};
 
 pulp::simd_type!({
@@ -448,23 +449,81 @@ impl Lanes for Avx512Token {
     #[inline(always)]
     fn load_bf16(self, s: &[bf16]) -> F16 {
         assert!(s.len() >= 16);
-        // SAFETY: 32 readable bytes (asserted); AVX-512F/BW proven by the token. bf16 is the
-        // top half of an f32: one word permute with a zeroing mask puts element k in the top
-        // half of lane k and zeros below (one shuffle-unit operation where a zero extension
-        // and a shift take two).
-        cast(unsafe {
-            let h = _mm512_castsi256_si512(_mm256_loadu_si256(s.as_ptr().cast()));
-            _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(
-                0xAAAA_AAAA,
-                BF16_WIDEN_512,
-                h,
-            ))
-        })
+        // SAFETY: 32 readable bytes (asserted); AVX-512F proven by the token.
+        self.widen_bf16(unsafe { _mm256_loadu_si256(s.as_ptr().cast()) })
     }
     #[inline(always)]
     fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F16) {
         assert!(d.len() >= 16);
-        // SAFETY: 32 writable bytes (asserted); AVX-512F proven by the token.
+        // SAFETY: 32 writable bytes (asserted); AVX proven by the token.
+        unsafe { store256::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16(v)) }
+    }
+    #[inline(always)]
+    fn load_partial<T: Element>(self, s: &[T]) -> F16 {
+        let k = partial_mask(s.len());
+        // SAFETY: AVX-512F/BW/VL proven by the token. A masked load reads only the lanes of
+        // its mask, the first `s.len()` elements (all readable), and a masked-off lane does
+        // not fault; those lanes are zero.
+        unsafe {
+            match T::tag(s) {
+                SliceRef::F32(s) => cast(_mm512_maskz_loadu_ps(k, s.as_ptr())),
+                SliceRef::F16(s) => cast(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(
+                    k,
+                    s.as_ptr().cast(),
+                ))),
+                SliceRef::Bf16(s) => {
+                    self.widen_bf16(_mm256_maskz_loadu_epi16(k, s.as_ptr().cast()))
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    fn store_partial<T: Element>(self, d: &mut [T], v: F16) {
+        let k = partial_mask(d.len());
+        // SAFETY: AVX-512F/BW/VL proven by the token. A masked store writes only the lanes of
+        // its mask, the first `d.len()` elements (all writable); a masked-off lane does not
+        // fault and its memory is left as it was.
+        unsafe {
+            match T::tag_mut(d) {
+                SliceMut::F32(d) => _mm512_mask_storeu_ps(d.as_mut_ptr(), k, cast(v)),
+                SliceMut::F16(d) => {
+                    _mm256_mask_storeu_epi16(d.as_mut_ptr().cast(), k, f32x16_to_f16(cast(v)))
+                }
+                SliceMut::Bf16(d) => {
+                    _mm256_mask_storeu_epi16(d.as_mut_ptr().cast(), k, self.narrow_bf16(v))
+                }
+            }
+        }
+    }
+}
+
+/// The mask of the first `len` (fewer than 16) lanes.
+#[inline(always)]
+fn partial_mask(len: usize) -> __mmask16 {
+    debug_assert!(len < 16);
+    ((1u32 << len) - 1) as __mmask16
+}
+
+impl Avx512Token {
+    /// Sixteen bf16 (the 256 bits of `h`) as `f32` lanes. bf16 is the top half of an f32: one
+    /// word permute with a zeroing mask puts element k in the top half of lane k and zeros
+    /// below (one shuffle-unit operation where a zero extension and a shift take two).
+    #[inline(always)]
+    fn widen_bf16(self, h: __m256i) -> F16 {
+        // SAFETY: AVX-512F/BW proven by the token; register operands only.
+        cast(unsafe {
+            _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(
+                0xAAAA_AAAA,
+                BF16_WIDEN_512,
+                _mm512_castsi256_si512(h),
+            ))
+        })
+    }
+
+    /// Sixteen `f32` lanes as bf16, rounded to nearest even (NaN kept NaN), in 256 bits.
+    #[inline(always)]
+    fn narrow_bf16(self, v: F16) -> __m256i {
+        // SAFETY: AVX-512F/BW proven by the token; register operands only.
         unsafe {
             let v: __m512 = cast(v);
             let b = _mm512_castps_si512(v);
@@ -480,7 +539,7 @@ impl Lanes for Avx512Token {
             // The top halves of the 16 lanes, gathered into the low 256 bits by one word
             // permute (where a shift and the two-operation vpmovdw take three).
             let p = _mm512_permutexvar_epi16(BF16_NARROW_512, r);
-            store256::<NT>(d.as_mut_ptr().cast(), _mm512_castsi512_si256(p))
+            _mm512_castsi512_si256(p)
         }
     }
 }

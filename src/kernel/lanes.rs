@@ -71,6 +71,24 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_f32<const NT: bool>(self, d: &mut [f32], v: F<Self>);
     fn store_f16<const NT: bool>(self, d: &mut [f16], v: F<Self>);
     fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F<Self>);
+    /// Loads `s` (fewer than `N` elements) into the low lanes, zeros above. The default goes
+    /// through a zeroed buffer on the stack; paths with masked loads override it.
+    #[inline(always)]
+    fn load_partial<T: Element>(self, s: &[T]) -> F<Self> {
+        let mut buf = [T::ZERO; MAX_LANES];
+        buf[..s.len()].copy_from_slice(s);
+        load(self, &buf[..])
+    }
+    /// Stores the low `d.len()` (fewer than `N`) lanes of `v` into `d`, and writes nothing
+    /// past it. The default goes through a buffer on the stack; paths with masked stores
+    /// override it.
+    #[inline(always)]
+    fn store_partial<T: Element>(self, d: &mut [T], v: F<Self>) {
+        let mut buf = [T::ZERO; MAX_LANES];
+        store(self, &mut buf[..], v);
+        let n = d.len();
+        d.copy_from_slice(&buf[..n]);
+    }
     /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
     fn fence(self) {}
     /// Asks for the cache line holding `p` to be brought into L1 (x86 `prefetcht0`; a no-op
@@ -158,21 +176,20 @@ pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], 
 /// The widest vector any path has, in `f32` lanes (sizes the tail buffers).
 pub(crate) const MAX_LANES: usize = 16;
 
-/// Loads `s` (fewer than `L::N` elements) zero-padded to a full vector.
+/// Loads `s` (fewer than `L::N` elements) zero-padded to a full vector
+/// ([`Lanes::load_partial`]).
 #[inline(always)]
 pub(crate) fn load_partial<L: Lanes, T: Element>(l: L, s: &[T]) -> F<L> {
-    let mut buf = [T::ZERO; MAX_LANES];
-    buf[..s.len()].copy_from_slice(s);
-    load(l, &buf[..])
+    debug_assert!(s.len() < L::N);
+    l.load_partial(s)
 }
 
-/// Stores the first `d.len()` (fewer than `L::N`) lanes of `v` into `d`.
+/// Stores the first `d.len()` (fewer than `L::N`) lanes of `v` into `d`
+/// ([`Lanes::store_partial`]).
 #[inline(always)]
 pub(crate) fn store_partial<L: Lanes, T: Element>(l: L, d: &mut [T], v: F<L>) {
-    let mut buf = [T::ZERO; MAX_LANES];
-    store(l, &mut buf[..], v);
-    let n = d.len();
-    d.copy_from_slice(&buf[..n]);
+    debug_assert!(d.len() < L::N);
+    l.store_partial(d, v)
 }
 
 /// The portable path: pulp's 4-lane emulation in plain Rust, with unfused multiply-add (a
