@@ -11,7 +11,7 @@ use pulp::Simd;
 use pulp::bytemuck::cast;
 
 use crate::element::{Element, SliceMut, SliceRef};
-use crate::kernel::lanes::{Lanes, MAX_LANES};
+use crate::kernel::lanes::{Lanes, MAX_LANES, load_partial_buffered, store_partial_buffered};
 
 pulp::simd_type!({
     /// AVX2 + FMA + F16C: pulp's `V3` feature set plus F16C for `f16` conversions.
@@ -319,6 +319,44 @@ impl Lanes for Avx2Token {
             store128::<NT>(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
         }
     }
+    #[inline(always)]
+    fn load_partial<T: Element>(self, s: &[T]) -> F8 {
+        match T::tag(s) {
+            SliceRef::F32(s) => {
+                let k = lane_mask8(s.len());
+                // SAFETY: AVX proven by the token. `vmaskmovps` reads only the lanes whose
+                // mask is set, the first `s.len()` elements (all readable), and a masked-off
+                // lane does not fault; those lanes are zero.
+                cast(unsafe { _mm256_maskload_ps(s.as_ptr(), k) })
+            }
+            // AVX2 has no 16-bit masked load.
+            _ => load_partial_buffered(self, s),
+        }
+    }
+    #[inline(always)]
+    fn store_partial<T: Element>(self, d: &mut [T], v: F8) {
+        match T::tag_mut(d) {
+            // SAFETY: AVX proven by the token. `vmaskmovps` writes only the lanes whose mask
+            // is set, the first `d.len()` elements (all writable); a masked-off lane does not
+            // fault and its memory is left as it was.
+            SliceMut::F32(d) => unsafe {
+                _mm256_maskstore_ps(d.as_mut_ptr(), lane_mask8(d.len()), cast(v))
+            },
+            _ => store_partial_buffered(self, d, v),
+        }
+    }
+}
+
+/// The AVX2 mask (all ones in the lane: the sign bit is the one `vmaskmovps` reads) of the
+/// first `len` (fewer than 8) lanes.
+#[inline(always)]
+fn lane_mask8(len: usize) -> __m256i {
+    debug_assert!(len < 8);
+    const ONES_THEN_ZEROS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let m: [i32; 8] = ONES_THEN_ZEROS[8 - len..16 - len]
+        .try_into()
+        .expect("eight lanes");
+    cast(m)
 }
 
 impl Lanes for Avx512Token {

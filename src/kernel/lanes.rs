@@ -75,19 +75,14 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     /// through a zeroed buffer on the stack; paths with masked loads override it.
     #[inline(always)]
     fn load_partial<T: Element>(self, s: &[T]) -> F<Self> {
-        let mut buf = [T::ZERO; MAX_LANES];
-        buf[..s.len()].copy_from_slice(s);
-        load(self, &buf[..])
+        load_partial_buffered(self, s)
     }
     /// Stores the low `d.len()` (fewer than `N`) lanes of `v` into `d`, and writes nothing
     /// past it. The default goes through a buffer on the stack; paths with masked stores
     /// override it.
     #[inline(always)]
     fn store_partial<T: Element>(self, d: &mut [T], v: F<Self>) {
-        let mut buf = [T::ZERO; MAX_LANES];
-        store(self, &mut buf[..], v);
-        let n = d.len();
-        d.copy_from_slice(&buf[..n]);
+        store_partial_buffered(self, d, v)
     }
     /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
     fn fence(self) {}
@@ -175,6 +170,23 @@ pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], 
 
 /// The widest vector any path has, in `f32` lanes (sizes the tail buffers).
 pub(crate) const MAX_LANES: usize = 16;
+
+/// [`Lanes::load_partial`] through a zeroed buffer on the stack (any path, any type).
+#[inline(always)]
+pub(crate) fn load_partial_buffered<L: Lanes, T: Element>(l: L, s: &[T]) -> F<L> {
+    let mut buf = [T::ZERO; MAX_LANES];
+    buf[..s.len()].copy_from_slice(s);
+    load(l, &buf[..])
+}
+
+/// [`Lanes::store_partial`] through a buffer on the stack (any path, any type).
+#[inline(always)]
+pub(crate) fn store_partial_buffered<L: Lanes, T: Element>(l: L, d: &mut [T], v: F<L>) {
+    let mut buf = [T::ZERO; MAX_LANES];
+    store(l, &mut buf[..], v);
+    let n = d.len();
+    d.copy_from_slice(&buf[..n]);
+}
 
 /// Loads `s` (fewer than `L::N` elements) zero-padded to a full vector
 /// ([`Lanes::load_partial`]).
