@@ -72,6 +72,9 @@ fn one<L: Lanes, const LAYER: bool, const G: bool, const B: bool>(
     }
 }
 
+/// The shortest row (in vectors) whose cached stores are aligned by a partial head ([`sweep`]).
+const ALIGN_MIN_VECTORS: usize = 16;
+
 /// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`.
 #[inline(always)]
 pub(crate) fn apply<
@@ -154,8 +157,12 @@ fn sweep<
     let g = if G { &g[..width] } else { &[][..] };
     let b = if B { &b[..width] } else { &[][..] };
     // Non-temporal stores need the output aligned to a whole vector: the first `head` elements
-    // take the partial path.
-    let head = if NT {
+    // take the partial path. Cached stores of whole 64-byte vectors (AVX-512 `f32`) are aligned
+    // the same way in rows of 16 vectors or more: a misaligned 64-byte store straddles two
+    // lines every time (with masked partial vectors the head costs a few instructions;
+    // docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768, x0.88-0.94 the
+    // time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
+    let head = if NT || (n * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
         let align = n * TO::BYTES;
         let mis = dst.as_ptr() as usize % align;
         if mis == 0 {
