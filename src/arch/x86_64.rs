@@ -301,22 +301,30 @@ impl Lanes for Avx2Token {
         assert!(d.len() >= 8);
         // SAFETY: 16 writable bytes (asserted); AVX2 proven by the token.
         unsafe {
-            let v: __m256 = cast(v);
-            let b = _mm256_castps_si256(v);
-            // Round to nearest even: add 0x7FFF plus the lowest kept bit (bit 16), then keep
-            // the top half. The bit is tested by a compare (-1 where set), not shifted down:
-            // the vector shift and shuffle units are the busy ones in a bf16 sweep.
-            let lsb = _mm256_set1_epi32(0x1_0000);
-            let odd = _mm256_cmpeq_epi32(_mm256_and_si256(b, lsb), lsb);
-            let rounded = _mm256_sub_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), odd);
-            // NaN stays NaN (quiet bit set) instead of rounding into Inf.
-            let quiet = _mm256_or_si256(b, _mm256_set1_epi32(0x40_0000));
-            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
-            let r = _mm256_blendv_epi8(rounded, quiet, nan);
             // The top halves: one byte shuffle gathers each 128-bit half's four into its low
             // 8 bytes, and the permute joins the two halves' quadwords.
-            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_shuffle_epi8(r, BF16_NARROW));
+            let p = _mm256_shuffle_epi8(self.round_bf16(v), BF16_NARROW);
+            let p = _mm256_permute4x64_epi64::<0b1000>(p);
             store128::<NT>(d.as_mut_ptr().cast(), _mm256_castsi256_si128(p))
+        }
+    }
+    // Two vectors at a time the narrowing takes two shifts, one pack and one permute for 16
+    // elements where two single stores take two shuffles and two permutes, and one 32-byte
+    // store instead of two of 16 (docs/PERFORMANCE.md: a bf16 apply loop 5.3 -> 4.2-4.7
+    // cycles per 8 elements on Zen 3).
+    const BF16_PAIRS: bool = true;
+    #[inline(always)]
+    fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
+        assert!(d.len() >= 16);
+        // SAFETY: 32 writable bytes (asserted); AVX2 proven by the token.
+        unsafe {
+            let a = _mm256_srli_epi32::<16>(self.round_bf16(a));
+            let b = _mm256_srli_epi32::<16>(self.round_bf16(b));
+            // Each 128-bit half packs a's four words, then b's: [a0-3 b0-3 | a4-7 b4-7] (the
+            // words are below 0x10000, so the unsigned saturation never clamps); quadwords
+            // 0, 2, 1, 3 put them in order.
+            let p = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b));
+            store256::<NT>(d.as_mut_ptr().cast(), p)
         }
     }
     #[inline(always)]
@@ -343,6 +351,26 @@ impl Lanes for Avx2Token {
                 _mm256_maskstore_ps(d.as_mut_ptr(), lane_mask8(d.len()), cast(v))
             },
             _ => store_partial_buffered(self, d, v),
+        }
+    }
+}
+
+impl Avx2Token {
+    /// The lanes of `v` rounded to nearest even at bit 16: the top half of each lane is its
+    /// bf16 value. NaN stays NaN with the quiet bit set (as `half` narrows it), where rounding
+    /// could carry a NaN's payload into Inf.
+    #[inline(always)]
+    fn round_bf16(self, v: F8) -> __m256i {
+        // SAFETY: AVX2 proven by the token; register operands only.
+        unsafe {
+            let v: __m256 = cast(v);
+            let b = _mm256_castps_si256(v);
+            // Add 0x7FFF plus the lowest kept bit (bit 16).
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+            let rounded = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), lsb);
+            let quiet = _mm256_or_si256(b, _mm256_set1_epi32(0x40_0000));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+            _mm256_blendv_epi8(rounded, quiet, nan)
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, load, load_partial, store, store_nt, store_partial};
+use super::lanes::{
+    F, Lanes, load, load_partial, pairs, store, store_nt, store_pair_nt, store_partial,
+};
 use super::outline;
 use crate::element::Element;
 
@@ -146,11 +148,9 @@ fn sweep<
     b: &[W],
     a: &Affine<'_, W>,
 ) {
-    let s = l.simd();
     let n = L::N;
     let width = dst.len();
     let c = Consts::new(l, a);
-    let zero = s.splat_f32s(0.0);
     // Every stream is cut to the same length up front, so the loop below indexes within
     // bounds the compiler can see.
     let src = if INPLACE { &[][..] } else { &src[..width] };
@@ -162,8 +162,12 @@ fn sweep<
     // lines every time (with masked partial vectors the head costs a few instructions;
     // docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768, x0.88-0.94 the
     // time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
+    // Paths that store this output type faster two vectors at a time (`Lanes::BF16_PAIRS`)
+    // step `2 N` elements; their non-temporal stores are `2 N` elements wide.
+    let pair = pairs::<L, TO>();
+    let step = if pair { 2 * n } else { n };
     let head = if NT || (n * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
-        let align = n * TO::BYTES;
+        let align = step * TO::BYTES;
         let mis = dst.as_ptr() as usize % align;
         if mis == 0 {
             0
@@ -173,39 +177,95 @@ fn sweep<
     } else {
         0
     };
-    if head > 0 {
-        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..head], g, b, 0);
+    // The head: a partial vector, then (with pairs) whole vectors, each aligned to its own
+    // size once the partial one is done.
+    let lead = head % n;
+    if lead > 0 {
+        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..lead], g, b, 0);
     }
-    let full = head + (width - head) / n * n;
+    for i in (lead..head).step_by(n) {
+        let y = if INPLACE {
+            vector::<L, TO, W, LAYER, G, B>(l, &c, &dst[i..i + n], g, b, i)
+        } else {
+            vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i)
+        };
+        store_nt::<L, TO, NT>(l, &mut dst[i..i + n], y);
+    }
+    let full = head + (width - head) / step * step;
     // Non-temporal stores mean a batch too large for the caches: the rows come from memory,
     // and the statistics sweep of the next row would start on lines the hardware prefetcher
     // has not fetched (it follows demand loads, and this sweep reads the row from L1). So this
     // sweep prefetches the elements after the row, where a contiguous batch's next row is
     // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5). The address is
     // only a hint (`Lanes::prefetch`); it may lie past the input.
-    let (row, step): (*const u8, usize) = if INPLACE {
+    let (row, bytes): (*const u8, usize) = if INPLACE {
         (dst.as_ptr().cast(), TO::BYTES)
     } else {
         (src.as_ptr().cast(), TI::BYTES)
     };
-    let next = row.wrapping_add(width * step);
-    for (k, yd) in dst[head..full].chunks_exact_mut(n).enumerate() {
-        let i = head + k * n;
+    let next = row.wrapping_add(width * bytes);
+    for (k, yd) in dst[head..full].chunks_exact_mut(step).enumerate() {
+        let i = head + k * step;
         if NT {
-            l.prefetch(next.wrapping_add(i * step));
+            l.prefetch(next.wrapping_add(i * bytes));
         }
-        let v = if INPLACE {
-            load(l, yd)
+        if pair {
+            if NT {
+                l.prefetch(next.wrapping_add((i + n) * bytes));
+            }
+            let (y0, y1) = if INPLACE {
+                (
+                    vector::<L, TO, W, LAYER, G, B>(l, &c, &yd[..n], g, b, i),
+                    vector::<L, TO, W, LAYER, G, B>(l, &c, &yd[n..], g, b, i + n),
+                )
+            } else {
+                (
+                    vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i),
+                    vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i + n..i + step], g, b, i + n),
+                )
+            };
+            store_pair_nt::<L, TO, NT>(l, yd, y0, y1);
         } else {
-            load(l, &src[i..i + n])
+            let y = if INPLACE {
+                vector::<L, TO, W, LAYER, G, B>(l, &c, yd, g, b, i)
+            } else {
+                vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i)
+            };
+            store_nt::<L, TO, NT>(l, yd, y);
+        }
+    }
+    // With pairs, one whole vector may be left (its stores are cached or aligned to `N`).
+    let mut at = full;
+    if pair && width - at >= n {
+        let y = if INPLACE {
+            vector::<L, TO, W, LAYER, G, B>(l, &c, &dst[at..at + n], g, b, at)
+        } else {
+            vector::<L, TI, W, LAYER, G, B>(l, &c, &src[at..at + n], g, b, at)
         };
-        let gv = if G { load(l, &g[i..i + n]) } else { zero };
-        let bv = if B { load(l, &b[i..i + n]) } else { zero };
-        store_nt::<L, TO, NT>(l, yd, one::<L, LAYER, G, B>(l, &c, v, gv, bv));
+        store_nt::<L, TO, NT>(l, &mut dst[at..at + n], y);
+        at += n;
     }
-    if full < width {
-        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[full..], g, b, full);
+    if at < width {
+        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[at..], g, b, at);
     }
+}
+
+/// One output vector of the fast path: input vector `x` (its first `N` elements), elements
+/// `i..i + N` of the weight and bias.
+#[inline(always)]
+fn vector<L: Lanes, X: Element, W: Element, const LAYER: bool, const G: bool, const B: bool>(
+    l: L,
+    c: &Consts<L>,
+    x: &[X],
+    g: &[W],
+    b: &[W],
+    i: usize,
+) -> F<L> {
+    let n = L::N;
+    let zero = l.simd().splat_f32s(0.0);
+    let gv = if G { load(l, &g[i..i + n]) } else { zero };
+    let bv = if B { load(l, &b[i..i + n]) } else { zero };
+    one::<L, LAYER, G, B>(l, c, load(l, x), gv, bv)
 }
 
 /// Fewer than `N` elements, `dst` = output elements `at..at + dst.len()`, through zero-padded

@@ -71,6 +71,19 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_f32<const NT: bool>(self, d: &mut [f32], v: F<Self>);
     fn store_f16<const NT: bool>(self, d: &mut [f16], v: F<Self>);
     fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F<Self>);
+    /// Whether bf16 output is stored faster two vectors at a time
+    /// ([`Lanes::store_bf16_pair`]); the apply sweep then steps two vectors at a time when it
+    /// writes bf16.
+    const BF16_PAIRS: bool = false;
+    /// Stores `a` and then `b` (`2 N` elements) as bf16, rounded to nearest even; with `NT`,
+    /// non-temporally, which needs `d` aligned to `2 N` elements. The default is two
+    /// [`Lanes::store_bf16`].
+    #[inline(always)]
+    fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
+        let (lo, hi) = d.split_at_mut(Self::N);
+        self.store_bf16::<NT>(lo, a);
+        self.store_bf16::<NT>(hi, b);
+    }
     /// Loads `s` (fewer than `N` elements) into the low lanes, zeros above. The default goes
     /// through a zeroed buffer on the stack; paths with masked loads override it.
     #[inline(always)]
@@ -166,6 +179,29 @@ pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], 
         SliceMut::F16(d) => l.store_f16::<NT>(d, v),
         SliceMut::Bf16(d) => l.store_bf16::<NT>(d, v),
     }
+}
+
+/// Whether the apply sweep stores `T` two vectors at a time on `L` ([`Lanes::BF16_PAIRS`]).
+#[inline(always)]
+pub(crate) const fn pairs<L: Lanes, T: Element>() -> bool {
+    L::BF16_PAIRS && T::ID == 2
+}
+
+/// Stores `a` and then `b` into the first `2 L::N` elements of `d`, as [`store_nt`] twice;
+/// through [`Lanes::store_bf16_pair`] for bf16.
+#[inline(always)]
+pub(crate) fn store_pair_nt<L: Lanes, T: Element, const NT: bool>(
+    l: L,
+    d: &mut [T],
+    a: F<L>,
+    b: F<L>,
+) {
+    if let SliceMut::Bf16(d) = T::tag_mut(d) {
+        return l.store_bf16_pair::<NT>(d, a, b);
+    }
+    let (lo, hi) = d.split_at_mut(L::N);
+    store_nt::<L, T, NT>(l, lo, a);
+    store_nt::<L, T, NT>(l, hi, b);
 }
 
 /// The widest vector any path has, in `f32` lanes (sizes the tail buffers).
@@ -403,6 +439,21 @@ mod tests {
                     c[i].to_bits(),
                     b[i].to_bits(),
                     wb.to_bits()
+                );
+            }
+        }
+        // Pairs of vectors narrowed to bf16 together: the same bits as `half`, NaN included.
+        for c in xs.chunks_exact(2 * n) {
+            let mut b = vec![bf16::ZERO; 2 * n];
+            l.store_bf16_pair::<false>(&mut b, l.load_f32(c), l.load_f32(&c[n..]));
+            for (&x, &y) in c.iter().zip(&b) {
+                let want = bf16::from_f32(x);
+                assert!(
+                    y.to_bits() == want.to_bits(),
+                    "bf16 pair of {x:e} ({:#x}): {:#x} vs {:#x}",
+                    x.to_bits(),
+                    y.to_bits(),
+                    want.to_bits()
                 );
             }
         }
