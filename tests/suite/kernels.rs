@@ -391,7 +391,10 @@ fn streaming_stores_match() {
                 let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
                 let h: Vec<half::f16> = case.x.iter().map(|&v| half::f16::from_f32(v)).collect();
                 let b: Vec<half::bf16> = case.x.iter().map(|&v| half::bf16::from_f32(v)).collect();
-                for off in 0..3 {
+                // Offsets of 0 to 16 elements: every misalignment of the widest aligned stores
+                // (64 bytes of f32; 32 bytes of bf16, stored in pairs on AVX2) from the
+                // 16-byte alignment of the allocation.
+                for off in 0..17 {
                     let n = common::norm(kind, case.eps).isa(isa);
                     let (g, be) = (case.gamma.as_deref(), case.beta.as_deref());
                     let label = format!("{isa} {kind:?} width {width} offset {off}");
