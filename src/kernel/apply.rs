@@ -157,7 +157,7 @@ fn sweep<
     let g = if G { &g[..width] } else { &[][..] };
     let b = if B { &b[..width] } else { &[][..] };
     // Non-temporal stores need the output aligned to a whole vector: the first `head` elements
-    // take the partial path. Cached stores of whole 64-byte vectors (AVX-512 `f32`) are aligned
+    // are written before the aligned loop. Cached stores of whole 64-byte vectors (AVX-512 `f32`) are aligned
     // the same way in rows of 16 vectors or more: a misaligned 64-byte store straddles two
     // lines every time (with masked partial vectors the head costs a few instructions;
     // docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768, x0.88-0.94 the
