@@ -156,16 +156,16 @@ fn sweep<
     let src = if INPLACE { &[][..] } else { &src[..width] };
     let g = if G { &g[..width] } else { &[][..] };
     let b = if B { &b[..width] } else { &[][..] };
-    // Non-temporal stores need the output aligned to a whole vector: the first `head` elements
-    // are written before the aligned loop. Cached stores of whole 64-byte vectors (AVX-512 `f32`) are aligned
-    // the same way in rows of 16 vectors or more: a misaligned 64-byte store straddles two
-    // lines every time (with masked partial vectors the head costs a few instructions;
-    // docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768, x0.88-0.94 the
-    // time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
     // Paths that store this output type faster two vectors at a time (`Lanes::BF16_PAIRS`)
     // step `2 N` elements; their non-temporal stores are `2 N` elements wide.
     let pair = pairs::<L, TO>();
     let step = if pair { 2 * n } else { n };
+    // Non-temporal stores need the output aligned to a whole step: the first `head` elements
+    // are written before the aligned loop. Cached stores of whole 64-byte vectors (AVX-512
+    // `f32`) are aligned the same way in rows of 16 vectors or more: a misaligned 64-byte store
+    // straddles two lines every time (with masked partial vectors the head costs a few
+    // instructions; docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768,
+    // x0.88-0.94 the time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
     let head = if NT || (n * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
         let align = step * TO::BYTES;
         let mis = dst.as_ptr() as usize % align;
@@ -184,11 +184,7 @@ fn sweep<
         part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..lead], g, b, 0);
     }
     for i in (lead..head).step_by(n) {
-        let y = if INPLACE {
-            vector::<L, TO, W, LAYER, G, B>(l, &c, &dst[i..i + n], g, b, i)
-        } else {
-            vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i)
-        };
+        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[i..i + n], g, b, i);
         store_nt::<L, TO, NT>(l, &mut dst[i..i + n], y);
     }
     let full = head + (width - head) / step * step;
@@ -206,42 +202,24 @@ fn sweep<
     let next = row.wrapping_add(width * bytes);
     for (k, yd) in dst[head..full].chunks_exact_mut(step).enumerate() {
         let i = head + k * step;
+        // One prefetch a step: a step's input is at most 64 bytes (a pair is 16 elements of at
+        // most 4 bytes), so every line of the next row is still asked for.
         if NT {
             l.prefetch(next.wrapping_add(i * bytes));
         }
+        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, yd, g, b, i);
         if pair {
-            if NT {
-                l.prefetch(next.wrapping_add((i + n) * bytes));
-            }
-            let (y0, y1) = if INPLACE {
-                (
-                    vector::<L, TO, W, LAYER, G, B>(l, &c, &yd[..n], g, b, i),
-                    vector::<L, TO, W, LAYER, G, B>(l, &c, &yd[n..], g, b, i + n),
-                )
-            } else {
-                (
-                    vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i),
-                    vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i + n..i + step], g, b, i + n),
-                )
-            };
-            store_pair_nt::<L, TO, NT>(l, yd, y0, y1);
+            let y1 =
+                vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &yd[n..], g, b, i + n);
+            store_pair_nt::<L, TO, NT>(l, yd, y, y1);
         } else {
-            let y = if INPLACE {
-                vector::<L, TO, W, LAYER, G, B>(l, &c, yd, g, b, i)
-            } else {
-                vector::<L, TI, W, LAYER, G, B>(l, &c, &src[i..i + n], g, b, i)
-            };
             store_nt::<L, TO, NT>(l, yd, y);
         }
     }
     // With pairs, one whole vector may be left (its stores are cached or aligned to `N`).
     let mut at = full;
     if pair && width - at >= n {
-        let y = if INPLACE {
-            vector::<L, TO, W, LAYER, G, B>(l, &c, &dst[at..at + n], g, b, at)
-        } else {
-            vector::<L, TI, W, LAYER, G, B>(l, &c, &src[at..at + n], g, b, at)
-        };
+        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[at..], g, b, at);
         store_nt::<L, TO, NT>(l, &mut dst[at..at + n], y);
         at += n;
     }
@@ -250,22 +228,38 @@ fn sweep<
     }
 }
 
-/// One output vector of the fast path: input vector `x` (its first `N` elements), elements
-/// `i..i + N` of the weight and bias.
+/// Output vector `i..i + N` of the fast path: its input is `src[i..i + N]`, or with
+/// `INPLACE` the first `N` elements of `cur` (the output slice starting at element `i`).
 #[inline(always)]
-fn vector<L: Lanes, X: Element, W: Element, const LAYER: bool, const G: bool, const B: bool>(
+#[allow(clippy::too_many_arguments)]
+fn vector<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const G: bool,
+    const B: bool,
+>(
     l: L,
     c: &Consts<L>,
-    x: &[X],
+    src: &[TI],
+    cur: &[TO],
     g: &[W],
     b: &[W],
     i: usize,
 ) -> F<L> {
     let n = L::N;
     let zero = l.simd().splat_f32s(0.0);
+    let v = if INPLACE {
+        load(l, cur)
+    } else {
+        load(l, &src[i..i + n])
+    };
     let gv = if G { load(l, &g[i..i + n]) } else { zero };
     let bv = if B { load(l, &b[i..i + n]) } else { zero };
-    one::<L, LAYER, G, B>(l, c, load(l, x), gv, bv)
+    one::<L, LAYER, G, B>(l, c, v, gv, bv)
 }
 
 /// Fewer than `N` elements, `dst` = output elements `at..at + dst.len()`, through zero-padded
