@@ -231,15 +231,15 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
 /// their lanes merged together: entry `r < rows.len()` has the bits `fast_stats(rows[r])`
 /// gives (a row's result does not depend on the rows it is grouped with). A short row spends
 /// most of its statistics in the three horizontal sums of the lane merge and in the `f64`
-/// tail, one long dependency chain per row; here `N` rows share them. (RMSNorm's short rows
-/// are grouped too, [`rms_stats_rows`].)
+/// tail, one long dependency chain per row; here `N` rows share them. (RMSNorm's rows are
+/// grouped too, [`rms_stats_rows`].)
 #[inline(always)]
 fn layer_stats_rows<L: Lanes, X: Element, W: Element>(
     l: L,
     rows: &[&[X]],
     p: &Params<'_, W>,
 ) -> [Option<RowPlan>; MAX_LANES] {
-    debug_assert!(p.kind == Kind::Layer);
+    debug_assert!(p.kind == Kind::Layer && one_block::<L>(rows[0].len()));
     let width = rows[0].len() as f64;
     let mut k = [0.0f32; MAX_LANES];
     for (k, x) in k.iter_mut().zip(rows) {
@@ -271,24 +271,36 @@ fn stats_rows<L: Lanes, X: Element, W: Element>(
     }
 }
 
-/// [`fast_stats`] of up to `N` short RMSNorm rows ([`is_short`]) of one width: entry
-/// `r < rows.len()` has the bits `fast_stats(rows[r])` gives. The rows share one horizontal
-/// sum and one vector of `f64` divisions and square roots ([`factors`]); alone, each row waits
-/// on its own chain of them before its apply sweep can start, and a row of 128 elements has
-/// too little other work to hide it (4096x128 bf16 on Zen 5: 1.9x faster grouped,
-/// docs/PERFORMANCE.md).
+/// [`fast_stats`] of up to `N` RMSNorm rows of one width: entry `r < rows.len()` has the bits
+/// `fast_stats(rows[r])` gives. The rows share one vector of `f64` divisions and square roots
+/// ([`factors`]), and short rows ([`is_short`]) one horizontal sum too; alone, each row waits
+/// on its own chain of them before its apply sweep can start, and a row of a few hundred
+/// elements has too little other work to hide it (4096x128 bf16 on Zen 5: 1.9x faster
+/// grouped; batches of rows of 100 to 512 elements on AVX2, Zen 3: x0.73-0.94 the time,
+/// docs/PERFORMANCE.md). Rows longer than short keep the general sweep ([`sum_sq`]), row by
+/// row within the group.
 #[inline(always)]
 fn rms_stats_rows<L: Lanes, X: Element, W: Element>(
     l: L,
     rows: &[&[X]],
     p: &Params<'_, W>,
 ) -> [Option<RowPlan>; MAX_LANES] {
-    debug_assert!(p.kind == Kind::Rms && is_short::<L>(rows[0].len()));
+    debug_assert!(p.kind == Kind::Rms);
     let width = rows[0].len() as f64;
     let ss = outline(
         l,
         #[inline(always)]
-        || short::sum_sq_rows::<L, X>(l, rows),
+        || {
+            if is_short::<L>(rows[0].len()) {
+                short::sum_sq_rows::<L, X>(l, rows)
+            } else {
+                let mut ss = [0.0f64; MAX_LANES];
+                for (s, x) in ss.iter_mut().zip(rows) {
+                    *s = sum_sq::<L, X, false>(l, x, 1.0);
+                }
+                ss
+            }
+        },
     );
     let rstd = factors(&ss, width, p.eps_width);
     let mut plans = [None; MAX_LANES];
@@ -490,8 +502,8 @@ const TILE: usize = 1024;
 const GROUP_BYTES: usize = 256 * 1024;
 /// The most rows in a group.
 const MAX_GROUP: usize = 32;
-/// The most bytes (input or output, whichever is larger) of `N` short rows whose statistics
-/// are reduced together before their apply sweeps: half of a 32 KiB L1D.
+/// The most bytes (input or output, whichever is larger) of a group of rows whose statistics
+/// are computed together before their apply sweeps: half of a 32 KiB L1D.
 const SHORT_GROUP_BYTES: usize = 16 * 1024;
 
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
@@ -552,18 +564,24 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             && rows > 1
             && (p.gamma.is_some() || p.beta.is_some())
             && row_bytes <= GROUP_BYTES / 2;
-        // Short rows, `N` at a time (small enough to stay in L1 between their statistics and
-        // their apply sweeps: a short row is at most 8 vectors, so `N` of them at most
-        // 8 KiB of f32).
-        let grouped = !tiled
-            && match p.kind {
-                Kind::Layer => one_block::<L>(width) && row_bytes * L::N <= SHORT_GROUP_BYTES,
-                Kind::Rms => is_short::<L>(width),
-            };
+        // Rows whose statistics are computed a group at a time, then their apply sweeps: the
+        // group shares the chain of horizontal sums, division and square root that each row
+        // would otherwise wait on before its apply sweep. RMSNorm: as many rows (up to `N`) as
+        // keep the group's bytes within SHORT_GROUP_BYTES, so that they stay in L1 between the
+        // two sweeps (short rows `N` at a time). LayerNorm: rows of one Welford block, `N` at a
+        // time within the same bytes; its longer rows, grouped the same way, measured no
+        // better (docs/PERFORMANCE.md).
+        let by_bytes = (SHORT_GROUP_BYTES / row_bytes).min(L::N);
+        let group = match p.kind {
+            Kind::Rms => by_bytes,
+            Kind::Layer if one_block::<L>(width) && by_bytes == L::N => L::N,
+            Kind::Layer => 1,
+        };
+        let grouped = !tiled && group > 1;
         if grouped {
             let mut r0 = 0;
             while r0 < rows {
-                let g = L::N.min(rows - r0);
+                let g = group.min(rows - r0);
                 if g == 1 {
                     let st =
                         norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);

@@ -1,0 +1,100 @@
+//! rowtime: the best time per call of RMSNorm and LayerNorm over batches of short and mid-length
+//! rows (4096x64 to 16x4096), one thread, the detected path, every buffer on a 64-byte line.
+//!
+//! For A/B comparisons of two builds of the kernels, where normbench's medians move too much on
+//! a shared VM: build each version, then run the two binaries alternately a few times and
+//! compare the minimum (docs/PERFORMANCE.md does so). A sample is one batch of calls lasting
+//! about a millisecond or one call, whichever is longer; the figure is the best of `REPS`
+//! samples.
+//!
+//! ```text
+//! cargo run --release --example rowtime                 # 300 samples a shape, both kinds
+//! cargo run --release --example rowtime -- 100 rms      # 100 samples, RMSNorm only
+//! ```
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use half::{bf16, f16};
+use simdnorm::{Element, Norm, Parallelism};
+
+/// `vals` copied into a buffer at an offset where the first element starts a 64-byte line:
+/// the buffer and that offset.
+fn aligned<T: Copy>(vals: Vec<T>) -> (Vec<T>, usize) {
+    let size = std::mem::size_of::<T>();
+    let len = vals.len();
+    let mut b = vec![vals[0]; len + 128 / size];
+    let start = ((64 - b.as_ptr() as usize % 64) % 64) / size;
+    b[start..start + len].copy_from_slice(&vals);
+    (b, start)
+}
+
+/// Prints the best time per call of one kernel on `rows` x `width` rows of `T`, weights `W`.
+fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usize, reps: usize) {
+    let n = rows * width;
+    let xs: Vec<T> = (0..n)
+        .map(|i| T::from_f32((i * 7919 % 1000) as f32 / 500.0 - 0.7))
+        .collect();
+    let gs: Vec<W> = (0..width)
+        .map(|i| W::from_f32(1.0 + (i % 13) as f32 / 50.0))
+        .collect();
+    let bs: Vec<W> = (0..width)
+        .map(|i| W::from_f32((i % 7) as f32 / 30.0))
+        .collect();
+    let (xb, xo) = aligned(xs);
+    let (gb, go) = aligned(gs);
+    let (bb, bo) = aligned(bs);
+    let (mut yb, yo) = aligned(vec![T::from_f32(0.0); n]);
+    let x = &xb[xo..xo + n];
+    let gamma = Some(&gb[go..go + width]);
+    let beta = layer.then_some(&bb[bo..bo + width]);
+    let norm = if layer {
+        Norm::layer(1e-5)
+    } else {
+        Norm::rms(1e-6)
+    }
+    .parallelism(Parallelism::None);
+    let bytes = 2 * n * T::BYTES;
+    let inner = (4_000_000 / bytes).clamp(1, 2000);
+    let y = &mut yb[yo..yo + n];
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        for _ in 0..inner {
+            norm.forward(black_box(x), rows, width, gamma, beta, &mut *y)
+                .expect("valid shapes");
+        }
+        best = best.min(t.elapsed().as_secs_f64() / inner as f64);
+    }
+    let kind = if layer { "layer" } else { "rms" };
+    println!(
+        "{kind:<6} {name:<10} {rows:>5}x{width:<5} {:>10.2} us",
+        best * 1e6
+    );
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let reps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let only = args.next().unwrap_or_default();
+    println!("rowtime: {}, best of {reps} samples", simdnorm::isa());
+    for layer in [false, true] {
+        if (only == "rms" && layer) || (only == "layer" && !layer) {
+            continue;
+        }
+        for (rows, width) in [
+            (4096, 128),
+            (4096, 64),
+            (4096, 100),
+            (2048, 256),
+            (1024, 512),
+            (512, 768),
+            (16, 4096),
+        ] {
+            case::<f32, f32>("f32", layer, rows, width, reps);
+            case::<f16, f16>("f16", layer, rows, width, reps);
+            case::<bf16, bf16>("bf16", layer, rows, width, reps);
+            case::<bf16, f32>("bf16/w32", layer, rows, width, reps);
+        }
+    }
+}
