@@ -10,6 +10,7 @@
 //! ```text
 //! cargo run --release --example rowtime                 # 300 samples a shape, both kinds
 //! cargo run --release --example rowtime -- 100 rms      # 100 samples, RMSNorm only
+//! cargo run --release --example rowtime -- 20 rms 8192x4096   # one shape (any rows x width)
 //! ```
 
 use std::hint::black_box;
@@ -77,20 +78,31 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let reps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(300);
     let only = args.next().unwrap_or_default();
+    let shape = args.next().map(|s| {
+        let (r, w) = s.split_once('x').expect("a shape is ROWSxWIDTH");
+        (
+            r.parse::<usize>().expect("rows"),
+            w.parse::<usize>().expect("width"),
+        )
+    });
     println!("rowtime: {}, best of {reps} samples", simdnorm::isa());
     for layer in [false, true] {
         if (only == "rms" && layer) || (only == "layer" && !layer) {
             continue;
         }
-        for (rows, width) in [
-            (4096, 128),
-            (4096, 64),
-            (4096, 100),
-            (2048, 256),
-            (1024, 512),
-            (512, 768),
-            (16, 4096),
-        ] {
+        let shapes = match shape {
+            Some(s) => vec![s],
+            None => vec![
+                (4096, 128),
+                (4096, 64),
+                (4096, 100),
+                (2048, 256),
+                (1024, 512),
+                (512, 768),
+                (16, 4096),
+            ],
+        };
+        for &(rows, width) in &shapes {
             case::<f32, f32>("f32", layer, rows, width, reps);
             case::<f16, f16>("f16", layer, rows, width, reps);
             case::<bf16, bf16>("bf16", layer, rows, width, reps);
