@@ -3,9 +3,9 @@
 //!
 //! For A/B comparisons of two builds of the kernels, where normbench's medians move too much on
 //! a shared VM: build each version, then run the two binaries alternately a few times and
-//! compare the minimum (docs/PERFORMANCE.md does so). A sample is one batch of calls lasting
-//! about a millisecond or one call, whichever is longer; the figure is the best of `REPS`
-//! samples.
+//! compare the minimum (docs/PERFORMANCE.md does so). A sample is a batch of calls that
+//! together read and write about 4 MB (one call for a larger shape, at most 2000 calls); the
+//! figure is the best time per call over as many samples as the first argument says.
 //!
 //! ```text
 //! cargo run --release --example rowtime                 # 300 samples a shape, both kinds
