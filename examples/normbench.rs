@@ -22,8 +22,7 @@
 //! ```
 
 use std::hint::black_box;
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use half::{bf16, f16};
@@ -34,68 +33,16 @@ use simdnorm::{Element, Isa, Norm, Parallelism};
 #[path = "../benches/peers/candle.rs"]
 mod peer_candle;
 
+#[path = "shared/buf.rs"]
+mod buf;
+use buf::{Buf, OFFSET};
+
 struct Opts {
     json: bool,
     quick: bool,
     threshold: bool,
     bounds: bool,
     svg: Option<String>,
-}
-
-/// Bytes past a 64-byte line at which every buffer starts (`--offset`; set once in `parse`).
-static OFFSET: AtomicUsize = AtomicUsize::new(0);
-
-/// A buffer whose first element lies [`OFFSET`] bytes past a 64-byte line.
-struct Buf<T> {
-    v: Vec<T>,
-    start: usize,
-    len: usize,
-}
-
-impl<T: Copy> Buf<T> {
-    /// `vals`, placed.
-    fn new(vals: Vec<T>) -> Self {
-        let size = std::mem::size_of::<T>();
-        let len = vals.len();
-        let Some(&fill) = vals.first() else {
-            return Buf {
-                v: vals,
-                start: 0,
-                len,
-            };
-        };
-        let mut v = vec![fill; len + 128 / size];
-        // The allocation is aligned to `size` (2 or 4) and `OFFSET` is a multiple of 4
-        // (`parse`): the gap is a whole number of elements.
-        let gap = (64 - v.as_ptr() as usize % 64) % 64 + OFFSET.load(Ordering::Relaxed);
-        let start = gap / size;
-        v[start..start + len].copy_from_slice(&vals);
-        Buf { v, start, len }
-    }
-
-    /// `len` copies of `val`, placed.
-    fn filled(val: T, len: usize) -> Self {
-        Buf::new(vec![val; len])
-    }
-}
-
-impl<T: Copy> Clone for Buf<T> {
-    fn clone(&self) -> Self {
-        Buf::new(self.to_vec())
-    }
-}
-
-impl<T> Deref for Buf<T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        &self.v[self.start..self.start + self.len]
-    }
-}
-
-impl<T> DerefMut for Buf<T> {
-    fn deref_mut(&mut self) -> &mut [T] {
-        &mut self.v[self.start..self.start + self.len]
-    }
 }
 
 /// The naive scalar loop the speed-up column compares with: what a first implementation

@@ -19,16 +19,9 @@ use std::time::Instant;
 use half::{bf16, f16};
 use simdnorm::{Element, Norm, Parallelism};
 
-/// `vals` copied into a buffer at an offset where the first element starts a 64-byte line:
-/// the buffer and that offset.
-fn aligned<T: Copy>(vals: Vec<T>) -> (Vec<T>, usize) {
-    let size = std::mem::size_of::<T>();
-    let len = vals.len();
-    let mut b = vec![vals[0]; len + 128 / size];
-    let start = ((64 - b.as_ptr() as usize % 64) % 64) / size;
-    b[start..start + len].copy_from_slice(&vals);
-    (b, start)
-}
+#[path = "shared/buf.rs"]
+mod buf;
+use buf::Buf;
 
 /// Prints the best time per call of one kernel on `rows` x `width` rows of `T`, weights `W`.
 fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usize, reps: usize) {
@@ -42,13 +35,12 @@ fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usi
     let bs: Vec<W> = (0..width)
         .map(|i| W::from_f32((i % 7) as f32 / 30.0))
         .collect();
-    let (xb, xo) = aligned(xs);
-    let (gb, go) = aligned(gs);
-    let (bb, bo) = aligned(bs);
-    let (mut yb, yo) = aligned(vec![T::from_f32(0.0); n]);
-    let x = &xb[xo..xo + n];
-    let gamma = Some(&gb[go..go + width]);
-    let beta = layer.then_some(&bb[bo..bo + width]);
+    let x = Buf::new(xs);
+    let g = Buf::new(gs);
+    let b = Buf::new(bs);
+    let mut y = Buf::filled(T::from_f32(0.0), n);
+    let gamma = Some(&g[..]);
+    let beta = layer.then_some(&b[..]);
     let norm = if layer {
         Norm::layer(1e-5)
     } else {
@@ -57,12 +49,11 @@ fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usi
     .parallelism(Parallelism::None);
     let bytes = 2 * n * T::BYTES;
     let inner = (4_000_000 / bytes).clamp(1, 2000);
-    let y = &mut yb[yo..yo + n];
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
         for _ in 0..inner {
-            norm.forward(black_box(x), rows, width, gamma, beta, &mut *y)
+            norm.forward(black_box(&x[..]), rows, width, gamma, beta, &mut y[..])
                 .expect("valid shapes");
         }
         best = best.min(t.elapsed().as_secs_f64() / inner as f64);

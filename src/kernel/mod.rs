@@ -566,21 +566,19 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             && row_bytes <= GROUP_BYTES / 2;
         // Rows whose statistics are computed a group at a time, then their apply sweeps: the
         // group shares the chain of horizontal sums, division and square root that each row
-        // would otherwise wait on before its apply sweep. RMSNorm: as many rows (up to `N`) as
-        // keep the group's bytes within SHORT_GROUP_BYTES, so that they stay in L1 between the
-        // two sweeps (short rows `N` at a time). Batches written with non-temporal stores
-        // group only short rows, as before: their rows come from memory, and the apply sweep
-        // of a row prefetches the next row for its statistics sweep, which a group's rows
-        // would read before that prefetch. LayerNorm: rows of one Welford block, `N` at a
-        // time within the same bytes; its longer rows, grouped the same way, measured no
-        // better (docs/PERFORMANCE.md).
+        // would otherwise wait on before its apply sweep. A group is as many rows (up to `N`)
+        // as keep its bytes within SHORT_GROUP_BYTES, so that they stay in L1 between the two
+        // sweeps. RMSNorm groups any such rows, except in batches written with non-temporal
+        // stores, which group only short rows: their rows come from memory, and a row's apply
+        // sweep prefetches the next row for its statistics sweep, which a group would read
+        // first. LayerNorm groups rows of one Welford block, `N` at a time; its longer rows,
+        // grouped the same way, measured no better (docs/PERFORMANCE.md).
         let by_bytes = (SHORT_GROUP_BYTES / row_bytes).min(L::N);
-        let group = match p.kind {
-            Kind::Rms if is_short::<L>(width) || !p.nt => by_bytes,
-            Kind::Rms => 1,
-            Kind::Layer if one_block::<L>(width) && by_bytes == L::N => L::N,
-            Kind::Layer => 1,
+        let groupable = match p.kind {
+            Kind::Rms => !p.nt || is_short::<L>(width),
+            Kind::Layer => one_block::<L>(width) && by_bytes == L::N,
         };
+        let group = if groupable { by_bytes } else { 1 };
         let grouped = !tiled && group > 1;
         if grouped {
             let mut r0 = 0;
