@@ -11,7 +11,12 @@
 //! cargo run --release --example rowtime                 # 300 samples a shape, both kinds
 //! cargo run --release --example rowtime -- 100 rms      # 100 samples, RMSNorm only
 //! cargo run --release --example rowtime -- 20 rms 8192x4096   # one shape (any rows x width)
+//! cargo run --release --example rowtime -- 300 pre-rms      # fused Pre-LN RMSNorm (h += d)
+//! cargo run --release --example rowtime -- 300 post-layer   # fused Post-LN LayerNorm
 //! ```
+//!
+//! The second argument is `rms` or `layer` (the plain norm), or one of them after `pre-`
+//! (`residual_forward`) or `post-` (`add_forward`, alpha 1); without it, both plain norms.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -23,8 +28,22 @@ use simdnorm::{Element, Norm, Parallelism};
 mod buf;
 use buf::Buf;
 
+/// How the kernel is called: the plain norm, or a fused residual form.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Plain,
+    Pre,
+    Post,
+}
+
 /// Prints the best time per call of one kernel on `rows` x `width` rows of `T`, weights `W`.
-fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usize, reps: usize) {
+fn case<T: Element, W: Element>(
+    name: &str,
+    form: Form,
+    layer: bool,
+    (rows, width): (usize, usize),
+    reps: usize,
+) {
     let n = rows * width;
     let xs: Vec<T> = (0..n)
         .map(|i| T::from_f32((i * 7919 % 1000) as f32 / 500.0 - 0.7))
@@ -38,6 +57,13 @@ fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usi
     let x = Buf::new(xs);
     let g = Buf::new(gs);
     let b = Buf::new(bs);
+    // The residual branch: small, so that Pre-LN's stream drifts little over the samples.
+    let ds = Buf::new(
+        (0..n)
+            .map(|i| T::from_f32((i % 17) as f32 * 1e-4))
+            .collect(),
+    );
+    let mut h = Buf::new(x.to_vec());
     let mut y = Buf::filled(T::from_f32(0.0), n);
     let gamma = Some(&g[..]);
     let beta = layer.then_some(&b[..]);
@@ -53,14 +79,30 @@ fn case<T: Element, W: Element>(name: &str, layer: bool, rows: usize, width: usi
     for _ in 0..reps {
         let t = Instant::now();
         for _ in 0..inner {
-            norm.forward(black_box(&x[..]), rows, width, gamma, beta, &mut y[..])
-                .expect("valid shapes");
+            let (y, stats) = (black_box(&mut y[..]), Default::default());
+            match form {
+                Form::Plain => norm.forward(black_box(&x[..]), rows, width, gamma, beta, y),
+                Form::Pre => {
+                    norm.residual_forward(&mut h[..], &ds, rows, width, gamma, beta, y, stats)
+                }
+                Form::Post => {
+                    norm.add_forward(&x[..], &ds, 1.0, rows, width, gamma, beta, y, stats)
+                }
+            }
+            .expect("valid shapes");
         }
         best = best.min(t.elapsed().as_secs_f64() / inner as f64);
     }
-    let kind = if layer { "layer" } else { "rms" };
+    let kind = match (form, layer) {
+        (Form::Plain, false) => "rms",
+        (Form::Plain, true) => "layer",
+        (Form::Pre, false) => "pre-rms",
+        (Form::Pre, true) => "pre-layer",
+        (Form::Post, false) => "post-rms",
+        (Form::Post, true) => "post-layer",
+    };
     println!(
-        "{kind:<6} {name:<10} {rows:>5}x{width:<5} {:>10.2} us",
+        "{kind:<10} {name:<10} {rows:>5}x{width:<5} {:>10.2} us",
         best * 1e6
     );
 }
@@ -77,8 +119,13 @@ fn main() {
         )
     });
     println!("rowtime: {}, best of {reps} samples", simdnorm::isa());
+    let (form, kind) = match only.split_once('-') {
+        Some(("pre", k)) => (Form::Pre, k),
+        Some(("post", k)) => (Form::Post, k),
+        _ => (Form::Plain, only.as_str()),
+    };
     for layer in [false, true] {
-        if (only == "rms" && layer) || (only == "layer" && !layer) {
+        if (kind == "rms" && layer) || (kind == "layer" && !layer) {
             continue;
         }
         let shapes = match shape {
@@ -94,10 +141,11 @@ fn main() {
             ],
         };
         for &(rows, width) in &shapes {
-            case::<f32, f32>("f32", layer, rows, width, reps);
-            case::<f16, f16>("f16", layer, rows, width, reps);
-            case::<bf16, bf16>("bf16", layer, rows, width, reps);
-            case::<bf16, f32>("bf16/w32", layer, rows, width, reps);
+            let s = (rows, width);
+            case::<f32, f32>("f32", form, layer, s, reps);
+            case::<f16, f16>("f16", form, layer, s, reps);
+            case::<bf16, bf16>("bf16", form, layer, s, reps);
+            case::<bf16, f32>("bf16/w32", form, layer, s, reps);
         }
     }
 }

@@ -1,12 +1,12 @@
-//! Fused residual forms: the residual sum of a row is formed in a row-sized `f32` scratch
-//! buffer (in L1) during one sweep over the inputs, then normalized from there by the same
-//! per-row kernel as a plain norm. Each input is read from memory once and each output written
-//! once.
+//! Fused residual forms: the residual sums of a group of rows (as many as a plain norm of `f32`
+//! rows computes the statistics of together, or one row) are formed in an `f32` scratch buffer
+//! (in L1) during one sweep over the inputs, then normalized from there by the same kernels as
+//! a plain norm. Each input is read from memory once and each output written once.
 
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Params, RowStats, norm_row, outline};
+use super::{Params, RowStats, group_rows, group_size, norm_row, outline};
 use crate::element::{Element, SliceRef};
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
@@ -20,9 +20,9 @@ use crate::rows::{Batch, batch_key};
 /// with it aligned.
 pub(crate) const SCRATCH_ALIGN: usize = 64;
 
-/// The widest f32 row whose residual stores may all still be pending when the norm reads them
-/// back: 2 KiB (Zen 4's store queue holds 64 stores of up to 256 bits; a 512-bit store takes
-/// two). A wider row is normalized in place whatever its alignment. prof_tmp, pre-LN, f32,
+/// The widest f32 row (alone, not in a group) whose residual stores may all still be pending
+/// when the norm reads them back: 2 KiB (Zen 4's store queue holds 64 stores of up to 256
+/// bits; a 512-bit store takes two). A wider row is normalized in place whatever its alignment. prof_tmp, pre-LN, f32,
 /// one thread, rows 16 bytes past a line, through the scratch row against in place:
 /// RMSNorm 4096x128 x0.81, LayerNorm x0.89; 512x768 RMSNorm x0.95-0.98, LayerNorm x1.02-1.05.
 const PENDING_MAX: usize = 512;
@@ -117,17 +117,49 @@ pub(crate) trait Placement: Send + Sized {
     /// Splits after `at` elements (a whole number of rows).
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self);
-    /// Row `r` (elements `r * width..(r + 1) * width` of every stream), with `scratch` a
-    /// row-sized buffer.
-    fn row<L: Lanes, W: Element>(
+    /// Rows `r0..r0 + g` (elements `r0 * width..(r0 + g) * width` of every stream): their
+    /// residual sums, in one sweep, then their norms ([`norm_block`]), with `scratch` a buffer
+    /// of `g` rows; `put(k, stats)` for row `r0 + k`.
+    #[allow(clippy::too_many_arguments)]
+    fn rows<L: Lanes, W: Element>(
         &mut self,
         l: L,
-        r: usize,
+        r0: usize,
+        g: usize,
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
         scratch: &mut [f32],
-    ) -> RowStats;
+        put: impl FnMut(usize, RowStats),
+    );
+}
+
+/// The norms of the `g` rows of `width` elements in `src` into `dst`: their statistics
+/// together when `g > 1` ([`group_rows`]), or the row alone; `put(k, stats)` for row `k`.
+#[inline(always)]
+fn norm_block<L: Lanes, O: Element, W: Element>(
+    l: L,
+    src: &[f32],
+    dst: &mut [O],
+    g: usize,
+    width: usize,
+    p: &Params<'_, W>,
+    mut put: impl FnMut(usize, RowStats),
+) {
+    if g == 1 {
+        put(0, norm_row::<L, f32, O, W, false>(l, src, dst, p));
+    } else {
+        group_rows::<L, f32, O, W, false>(
+            l,
+            0,
+            g,
+            |k| &src[k * width..(k + 1) * width],
+            dst,
+            |k| k * width..(k + 1) * width,
+            p,
+            put,
+        );
+    }
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -175,33 +207,37 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     }
 
     #[inline(always)]
-    fn row<L: Lanes, W: Element>(
+    fn rows<L: Lanes, W: Element>(
         &mut self,
         l: L,
-        r: usize,
+        r0: usize,
+        g: usize,
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
         scratch: &mut [f32],
-    ) -> RowStats {
-        let at = r * width..(r + 1) * width;
+        put: impl FnMut(usize, RowStats),
+    ) {
+        let at = r0 * width..(r0 + g) * width;
         let (x, d, y) = (
             &mut self.x[at.clone()],
             &self.d[at.clone()],
             &mut self.y[at],
         );
-        let direct = (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
+        // A group's rows are read back long after their stores (the whole group's residual
+        // sweep comes first), a row alone right after them: see `SCRATCH_ALIGN`.
+        let direct =
+            g > 1 || (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
         if X::BYTES == 4 && direct {
-            // An f32 stream stores the sum exactly: the updated row itself (in L1) is the
-            // norm's input, with no scratch copy. (For a short row, only when it is aligned
-            // like the scratch row: see `SCRATCH_ALIGN`.)
+            // An f32 stream stores the sum exactly: the updated rows themselves (in L1) are the
+            // norm's input, with no scratch copy.
             outline(
                 l,
                 #[inline(always)]
                 || residual_update::<L, X, D, false>(l, x, d, alpha, scratch),
             );
             if let SliceRef::F32(x) = X::tag(x) {
-                return norm_row::<L, f32, O, W, false>(l, x, y, p);
+                return norm_block::<L, O, W>(l, x, y, g, width, p, put);
             }
         } else {
             outline(
@@ -210,7 +246,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
                 || residual_update::<L, X, D, true>(l, x, d, alpha, scratch),
             );
         }
-        norm_row::<L, f32, O, W, false>(l, scratch, y, p)
+        norm_block::<L, O, W>(l, scratch, y, g, width, p, put)
     }
 }
 
@@ -239,23 +275,25 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     }
 
     #[inline(always)]
-    fn row<L: Lanes, W: Element>(
+    fn rows<L: Lanes, W: Element>(
         &mut self,
         l: L,
-        r: usize,
+        r0: usize,
+        g: usize,
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
         scratch: &mut [f32],
-    ) -> RowStats {
-        let at = r * width..(r + 1) * width;
+        put: impl FnMut(usize, RowStats),
+    ) {
+        let at = r0 * width..(r0 + g) * width;
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
         outline(
             l,
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_row::<L, f32, O, W, false>(l, scratch, &mut self.y[at], p)
+        norm_block::<L, O, W>(l, scratch, &mut self.y[at], g, width, p, put)
     }
 }
 
@@ -272,23 +310,25 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     }
 
     #[inline(always)]
-    fn row<L: Lanes, W: Element>(
+    fn rows<L: Lanes, W: Element>(
         &mut self,
         l: L,
-        r: usize,
+        r0: usize,
+        g: usize,
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
         scratch: &mut [f32],
-    ) -> RowStats {
-        let at = r * width..(r + 1) * width;
+        put: impl FnMut(usize, RowStats),
+    ) {
+        let at = r0 * width..(r0 + g) * width;
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
         outline(
             l,
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_row::<L, f32, X, W, false>(l, scratch, &mut self.x[at], p)
+        norm_block::<L, X, W>(l, scratch, &mut self.x[at], g, width, p, put)
     }
 }
 
@@ -362,21 +402,36 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
             mut mean,
             mut rstd,
         } = b;
-        // The scratch row starts on a `SCRATCH_ALIGN` boundary.
-        let mut buf = vec![0.0f32; width + SCRATCH_ALIGN / 4 - 1];
+        // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
+        // sums as `f32`); the scratch rows start on a `SCRATCH_ALIGN` boundary.
+        let group = group_size::<L, W>(p, width, width * 4);
+        let mut buf = vec![0.0f32; group * width + SCRATCH_ALIGN / 4 - 1];
         let at = buf
             .as_ptr()
             .align_offset(SCRATCH_ALIGN)
             .min(SCRATCH_ALIGN / 4 - 1);
-        let scratch = &mut buf[at..at + width];
-        for r in 0..rows {
-            let st = place.row(l, r, width, alpha, p, scratch);
-            if let Some(m) = mean.as_deref_mut() {
-                m[r] = st.mean;
-            }
-            if let Some(q) = rstd.as_deref_mut() {
-                q[r] = st.rstd;
-            }
+        let scratch = &mut buf[at..at + group * width];
+        let mut r0 = 0;
+        while r0 < rows {
+            let g = group.min(rows - r0);
+            place.rows(
+                l,
+                r0,
+                g,
+                width,
+                alpha,
+                p,
+                &mut scratch[..g * width],
+                |k, st| {
+                    if let Some(m) = mean.as_deref_mut() {
+                        m[r0 + k] = st.mean;
+                    }
+                    if let Some(q) = rstd.as_deref_mut() {
+                        q[r0 + k] = st.rstd;
+                    }
+                },
+            );
+            r0 += g;
         }
         if p.nt {
             l.fence();

@@ -506,6 +506,65 @@ const MAX_GROUP: usize = 32;
 /// are computed together before their apply sweeps: half of a 32 KiB L1D.
 const SHORT_GROUP_BYTES: usize = 16 * 1024;
 
+/// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) have
+/// their statistics computed together before their apply sweeps ([`group_rows`]); 1 for rows
+/// that go one by one. The group shares the chain of horizontal sums, division and square root
+/// that each row would otherwise wait on before its apply sweep. A group is as many rows (up to
+/// `N`) as keep its bytes within SHORT_GROUP_BYTES, so that they stay in L1 between the two
+/// sweeps. RMSNorm groups any such rows, except in batches written with non-temporal stores,
+/// which group only short rows: their rows come from memory, and a row's apply sweep prefetches
+/// the next row for its statistics sweep, which a group would read first. LayerNorm groups rows
+/// of one Welford block, `N` at a time; its longer rows, grouped the same way, measured no
+/// better (docs/PERFORMANCE.md).
+#[inline(always)]
+pub(crate) fn group_size<L: Lanes, W>(p: &Params<'_, W>, width: usize, row_bytes: usize) -> usize {
+    let by_bytes = (SHORT_GROUP_BYTES / row_bytes).min(L::N);
+    let groupable = match p.kind {
+        Kind::Rms => !p.nt || is_short::<L>(width),
+        Kind::Layer => one_block::<L>(width) && by_bytes == L::N,
+    };
+    if groupable { by_bytes } else { 1 }
+}
+
+/// The rows `r0..r0 + g` (`1 < g <= N`; input `src_row(r)`, output `dst[dst_row(r)]`, or in
+/// place there when `INPLACE`): their statistics together, then each row's apply sweep, and
+/// `put(r, stats)` for each. Every row has the bits it has alone ([`norm_row`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn group_rows<
+    's,
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+>(
+    l: L,
+    r0: usize,
+    g: usize,
+    src_row: impl Fn(usize) -> &'s [TI],
+    dst: &mut [TO],
+    dst_row: impl Fn(usize) -> Range<usize>,
+    p: &Params<'_, W>,
+    mut put: impl FnMut(usize, RowStats),
+) {
+    debug_assert!(g > 1 && g <= L::N);
+    let plans = if INPLACE {
+        let xs: [&[TO]; MAX_LANES] =
+            core::array::from_fn(|k| if k < g { &dst[dst_row(r0 + k)] } else { &[] });
+        stats_rows::<L, TO, W>(l, &xs[..g], p)
+    } else {
+        let xs: [&[TI]; MAX_LANES] =
+            core::array::from_fn(|k| if k < g { src_row(r0 + k) } else { &[] });
+        stats_rows::<L, TI, W>(l, &xs[..g], p)
+    };
+    for (k, &plan) in plans.iter().enumerate().take(g) {
+        let r = r0 + k;
+        let st = finish_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p, plan);
+        put(r, st);
+    }
+}
+
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
@@ -564,21 +623,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             && rows > 1
             && (p.gamma.is_some() || p.beta.is_some())
             && row_bytes <= GROUP_BYTES / 2;
-        // Rows whose statistics are computed a group at a time, then their apply sweeps: the
-        // group shares the chain of horizontal sums, division and square root that each row
-        // would otherwise wait on before its apply sweep. A group is as many rows (up to `N`)
-        // as keep its bytes within SHORT_GROUP_BYTES, so that they stay in L1 between the two
-        // sweeps. RMSNorm groups any such rows, except in batches written with non-temporal
-        // stores, which group only short rows: their rows come from memory, and a row's apply
-        // sweep prefetches the next row for its statistics sweep, which a group would read
-        // first. LayerNorm groups rows of one Welford block, `N` at a time; its longer rows,
-        // grouped the same way, measured no better (docs/PERFORMANCE.md).
-        let by_bytes = (SHORT_GROUP_BYTES / row_bytes).min(L::N);
-        let groupable = match p.kind {
-            Kind::Rms => !p.nt || is_short::<L>(width),
-            Kind::Layer => one_block::<L>(width) && by_bytes == L::N,
-        };
-        let group = if groupable { by_bytes } else { 1 };
+        let group = group_size::<L, W>(p, width, row_bytes);
         let grouped = !tiled && group > 1;
         if grouped {
             let mut r0 = 0;
@@ -590,26 +635,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
                     put(r0, st);
                     break;
                 }
-                let plans = if INPLACE {
-                    let xs: [&[TO]; MAX_LANES] =
-                        core::array::from_fn(|k| if k < g { &dst[dst_row(r0 + k)] } else { &[] });
-                    stats_rows::<L, TO, W>(l, &xs[..g], p)
-                } else {
-                    let xs: [&[TI]; MAX_LANES] =
-                        core::array::from_fn(|k| if k < g { src_row(r0 + k) } else { &[] });
-                    stats_rows::<L, TI, W>(l, &xs[..g], p)
-                };
-                for (k, &plan) in plans.iter().enumerate().take(g) {
-                    let r = r0 + k;
-                    let st = finish_row::<L, TI, TO, W, INPLACE>(
-                        l,
-                        src_row(r),
-                        &mut dst[dst_row(r)],
-                        p,
-                        plan,
-                    );
-                    put(r, st);
-                }
+                group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, &mut put);
                 r0 += g;
             }
         } else if !tiled {

@@ -195,6 +195,108 @@ fn post_ln_and_deepnorm_match_reference() {
     }
 }
 
+/// One fused call over `rows` rows of `width`: Pre-LN (`place` 0), Post-LN out of place (1) or
+/// in place (2); the bits of the residual stream after the call, the output, and the statistics.
+#[allow(clippy::too_many_arguments)]
+fn fused_bits<X: Element, O: Element, W: Element>(
+    n: &Norm,
+    place: usize,
+    x: &[X],
+    d: &[X],
+    rows: usize,
+    width: usize,
+    g: Option<&[W]>,
+    b: Option<&[W]>,
+    layer: bool,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut x = x.to_vec();
+    let mut y = vec![O::ZERO; x.len()];
+    let mut mean = vec![0.0f32; rows];
+    let mut rstd = vec![0.0f32; rows];
+    let stats = Stats {
+        mean: layer.then_some(&mut mean[..]),
+        rstd: Some(&mut rstd[..]),
+    };
+    match place {
+        0 => n.residual_forward(&mut x, d, rows, width, g, b, &mut y, stats),
+        1 => n.add_forward(&x, d, 0.75, rows, width, g, b, &mut y, stats),
+        _ => n.add_forward_inplace(&mut x, d, 0.75, rows, width, g, b, stats),
+    }
+    .unwrap();
+    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+    let ebits = |v: &[X]| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+    let obits = |v: &[O]| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+    (ebits(&x), obits(&y), bits(&mean), bits(&rstd))
+}
+
+fn fused_rows_alone<X: Element, O: Element, W: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    let rows = 13;
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for width in [1usize, 7, 16, 33, 64, 100, 128, 300, 768, 1000] {
+                // Every row style, so that rescaled, constant and NaN rows share groups with
+                // ordinary ones.
+                let x: Vec<X> = (0..rows)
+                    .flat_map(|r| common::row::<X>(&mut rng, common::STYLES[r % 10], width))
+                    .collect();
+                let d: Vec<X> = batch(&mut rng, Style::Plain, rows, width);
+                let (g, b) = weights::<W>(&mut rng, kind, width);
+                let n = common::norm(kind, 1e-5).isa(isa);
+                let layer = kind == Kind::Layer;
+                for place in 0..3 {
+                    let all = fused_bits::<X, O, W>(
+                        &n,
+                        place,
+                        &x,
+                        &d,
+                        rows,
+                        width,
+                        g.as_deref(),
+                        b.as_deref(),
+                        layer,
+                    );
+                    let mut alone = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    for r in 0..rows {
+                        let at = r * width..(r + 1) * width;
+                        let one = fused_bits::<X, O, W>(
+                            &n,
+                            place,
+                            &x[at.clone()],
+                            &d[at],
+                            1,
+                            width,
+                            g.as_deref(),
+                            b.as_deref(),
+                            layer,
+                        );
+                        alone.0.extend(one.0);
+                        alone.1.extend(one.1);
+                        alone.2.extend(one.2);
+                        alone.3.extend(one.3);
+                    }
+                    assert!(
+                        all == alone,
+                        "{isa} {kind:?} {} -> {} width {width} placement {place}: a batch \
+                         differs from its rows alone",
+                        X::NAME,
+                        O::NAME
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A row gives the same bits in a fused batch as fused alone, for every placement: the rows of
+/// a batch have their statistics computed a group at a time, as a plain norm's rows do.
+#[test]
+fn fused_batch_rows_equal_rows_alone() {
+    fused_rows_alone::<f32, f32, f32>(31);
+    fused_rows_alone::<half::bf16, half::bf16, half::bf16>(32);
+    fused_rows_alone::<half::f16, half::f16, f32>(33);
+}
+
 /// In place over x gives the same bits as out of place.
 #[test]
 fn add_inplace_equals_out_of_place() {
