@@ -22,9 +22,10 @@ pub(crate) const SCRATCH_ALIGN: usize = 64;
 
 /// The widest f32 row (alone, not in a group) whose residual stores may all still be pending
 /// when the norm reads them back: 2 KiB (Zen 4's store queue holds 64 stores of up to 256
-/// bits; a 512-bit store takes two). A wider row is normalized in place whatever its alignment. prof_tmp, pre-LN, f32,
-/// one thread, rows 16 bytes past a line, through the scratch row against in place:
-/// RMSNorm 4096x128 x0.81, LayerNorm x0.89; 512x768 RMSNorm x0.95-0.98, LayerNorm x1.02-1.05.
+/// bits; a 512-bit store takes two). A wider row is normalized in place whatever its
+/// alignment. prof_tmp, pre-LN, f32, one thread, rows 16 bytes past a line, through the
+/// scratch row against in place: RMSNorm 4096x128 x0.81, LayerNorm x0.89; 512x768 RMSNorm
+/// x0.95-0.98, LayerNorm x1.02-1.05 (measured row by row, before fused rows were grouped).
 const PENDING_MAX: usize = 512;
 
 /// `scratch = alpha * x + d` in f32, the product and the sum each rounded to f32 (for
@@ -224,8 +225,9 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
             &self.d[at.clone()],
             &mut self.y[at],
         );
-        // A group's rows are read back long after their stores (the whole group's residual
-        // sweep comes first), a row alone right after them: see `SCRATCH_ALIGN`.
+        // A row alone is read back right after its stores (see `SCRATCH_ALIGN`); a group's
+        // rows after the rest of the group's residual sweep, or, for its last row, after the
+        // statistics sweeps of the rows before it. (Unaligned groups were not measured.)
         let direct =
             g > 1 || (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
         if X::BYTES == 4 && direct {
