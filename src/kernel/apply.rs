@@ -184,7 +184,11 @@ fn sweep<
         part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..lead], g, b, 0);
     }
     for i in (lead..head).step_by(n) {
-        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[i..i + n], g, b, i);
+        // SAFETY: `i + n <= head <= width`, and every stream `vector` reads was cut to `width`
+        // above.
+        let y = unsafe {
+            vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[i..i + n], g, b, i)
+        };
         store_nt::<L, TO, NT>(l, &mut dst[i..i + n], y);
     }
     let full = head + (width - head) / step * step;
@@ -207,10 +211,14 @@ fn sweep<
         if NT {
             l.prefetch(next.wrapping_add(i * bytes));
         }
-        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, yd, g, b, i);
+        // SAFETY: `i + step <= full <= width` (`yd` is the output's elements `i..i + step`),
+        // and every stream `vector` reads was cut to `width` above.
+        let y = unsafe { vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, yd, g, b, i) };
         if pair {
-            let y1 =
-                vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &yd[n..], g, b, i + n);
+            // SAFETY: as above, `i + n + n = i + step <= width`.
+            let y1 = unsafe {
+                vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &yd[n..], g, b, i + n)
+            };
             store_pair_nt::<L, TO, NT>(l, yd, y, y1);
         } else {
             store_nt::<L, TO, NT>(l, yd, y);
@@ -219,7 +227,11 @@ fn sweep<
     // With pairs, one whole vector may be left (its stores are cached or aligned to `N`).
     let mut at = full;
     if pair && width - at >= n {
-        let y = vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[at..], g, b, at);
+        // SAFETY: `at + n <= width` (the condition above), and every stream `vector` reads was
+        // cut to `width`.
+        let y = unsafe {
+            vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[at..], g, b, at)
+        };
         store_nt::<L, TO, NT>(l, &mut dst[at..at + n], y);
         at += n;
     }
@@ -230,9 +242,19 @@ fn sweep<
 
 /// Output vector `i..i + N` of the fast path: its input is `src[i..i + N]`, or with
 /// `INPLACE` the first `N` elements of `cur` (the output slice starting at element `i`).
+///
+/// The loads skip the range check, which the compiler kept in every iteration of the
+/// sweep's loop: it cannot see that the index it derives from the output chunk stays below
+/// the length of the other streams.
+///
+/// # Safety
+///
+/// `i + N` is at most the length of `src` (unless `INPLACE`), of `g` (when `G`) and of `b`
+/// (when `B`). [`sweep`] cuts every stream to the row's width and calls this only for whole
+/// vectors inside the row.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn vector<
+unsafe fn vector<
     L: Lanes,
     TI: Element,
     TO: Element,
@@ -251,14 +273,28 @@ fn vector<
     i: usize,
 ) -> F<L> {
     let n = L::N;
+    debug_assert!(
+        (INPLACE || i + n <= src.len()) && (!G || i + n <= g.len()) && (!B || i + n <= b.len())
+    );
     let zero = l.simd().splat_f32s(0.0);
     let v = if INPLACE {
         load(l, cur)
     } else {
-        load(l, &src[i..i + n])
+        // SAFETY: `i + n <= src.len()` (this function's contract).
+        load(l, unsafe { src.get_unchecked(i..i + n) })
     };
-    let gv = if G { load(l, &g[i..i + n]) } else { zero };
-    let bv = if B { load(l, &b[i..i + n]) } else { zero };
+    let gv = if G {
+        // SAFETY: `i + n <= g.len()` when `G` (this function's contract).
+        load(l, unsafe { g.get_unchecked(i..i + n) })
+    } else {
+        zero
+    };
+    let bv = if B {
+        // SAFETY: `i + n <= b.len()` when `B` (this function's contract).
+        load(l, unsafe { b.get_unchecked(i..i + n) })
+    } else {
+        zero
+    };
     one::<L, LAYER, G, B>(l, c, v, gv, bv)
 }
 
