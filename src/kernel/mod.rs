@@ -523,7 +523,9 @@ pub(crate) fn group_size<L: Lanes, W>(p: &Params<'_, W>, width: usize, row_bytes
         Kind::Rms => !p.nt || is_short::<L>(width),
         Kind::Layer => one_block::<L>(width) && by_bytes == L::N,
     };
-    if groupable { by_bytes } else { 1 }
+    // A row of more than SHORT_GROUP_BYTES is a group of its own (`by_bytes` is 0 there; a
+    // fused call takes its rows `group_size` at a time, so 0 would be no rows at all).
+    if groupable { by_bytes.max(1) } else { 1 }
 }
 
 /// The rows `r0..r0 + g` (`1 < g <= N`; input `src_row(r)`, output `dst[dst_row(r)]`, or in
