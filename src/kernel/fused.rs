@@ -6,8 +6,8 @@
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Params, RowStats, group_rows, group_size, norm_row, outline};
-use crate::element::{Element, SliceRef};
+use super::{Params, RowStats, group_rows, group_size, norm_row, outline, tile_group, tiled_rows};
+use crate::element::{Element, SliceMut, SliceRef};
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
 use crate::rows::{Batch, batch_key};
@@ -115,12 +115,18 @@ pub(crate) trait Placement: Send + Sized {
     /// The placement and its element types as a `Batch::KEY` with the weight left `0`
     /// (`FusedBatch` adds it).
     const KEY: u32;
+    /// Whether a group's residual sums can be normalized from an `f32` buffer of the call's
+    /// own (the `f32` stream, or an `f32` output), so that a batch of wide rows takes the tiled
+    /// apply of a plain norm ([`tile_group`]) with no scratch rows.
+    const TILED: bool;
     /// Splits after `at` elements (a whole number of rows).
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self);
     /// Rows `r0..r0 + g` (elements `r0 * width..(r0 + g) * width` of every stream): their
     /// residual sums, in one sweep, then their norms ([`norm_block`]), with `scratch` a buffer
-    /// of `g` rows; `put(k, stats)` for row `r0 + k`.
+    /// of `g` rows; `put(k, stats)` for row `r0 + k`. With `tiled` (only where `TILED`), the
+    /// sums stay in the call's own `f32` buffer, the norms are applied tile by tile
+    /// ([`tiled_rows`]) and `scratch` is empty.
     #[allow(clippy::too_many_arguments)]
     fn rows<L: Lanes, W: Element>(
         &mut self,
@@ -130,14 +136,17 @@ pub(crate) trait Placement: Send + Sized {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
     );
 }
 
-/// The norms of the `g` rows of `width` elements in `src` into `dst`: their statistics
-/// together when `g > 1` ([`group_rows`]), or the row alone; `put(k, stats)` for row `k`.
+/// The norms of the `g` rows of `width` elements in `src` into `dst`: tile by tile with
+/// `tiled` ([`tiled_rows`]), else their statistics together when `g > 1` ([`group_rows`]), or
+/// the row alone; `put(k, stats)` for row `k`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn norm_block<L: Lanes, O: Element, W: Element>(
     l: L,
     src: &[f32],
@@ -145,22 +154,41 @@ fn norm_block<L: Lanes, O: Element, W: Element>(
     g: usize,
     width: usize,
     p: &Params<'_, W>,
+    tiled: bool,
     mut put: impl FnMut(usize, RowStats),
 ) {
-    if g == 1 {
+    let src_row = |k: usize| &src[k * width..(k + 1) * width];
+    let dst_row = |k: usize| k * width..(k + 1) * width;
+    if tiled {
+        tiled_rows::<L, f32, O, W, false>(l, 0, g, src_row, dst, dst_row, p, put);
+    } else if g == 1 {
         put(0, norm_row::<L, f32, O, W, false>(l, src, dst, p));
     } else {
-        group_rows::<L, f32, O, W, false>(
-            l,
-            0,
-            g,
-            |k| &src[k * width..(k + 1) * width],
-            dst,
-            |k| k * width..(k + 1) * width,
-            p,
-            put,
-        );
+        group_rows::<L, f32, O, W, false>(l, 0, g, src_row, dst, dst_row, p, put);
     }
+}
+
+/// The norms of the `g` rows of `width` elements in `buf`, in place, tile by tile
+/// ([`tiled_rows`]); `put(k, stats)` for row `k`.
+#[inline(always)]
+fn norm_block_in_place<L: Lanes, W: Element>(
+    l: L,
+    buf: &mut [f32],
+    g: usize,
+    width: usize,
+    p: &Params<'_, W>,
+    put: impl FnMut(usize, RowStats),
+) {
+    tiled_rows::<L, f32, f32, W, true>(
+        l,
+        0,
+        g,
+        |_| &[][..],
+        buf,
+        |k| k * width..(k + 1) * width,
+        p,
+        put,
+    );
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -187,6 +215,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
     const KEY: u32 = batch_key(1, X::ID, D::ID, O::ID, 0);
+    const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -216,6 +245,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
     ) {
@@ -228,9 +258,10 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         // A row alone is read back right after its stores (see `SCRATCH_ALIGN`); a group's
         // rows after the rest of the group's residual sweep, or, for its last row, after the
         // statistics sweeps of the rows before it. (Unaligned groups were not measured.)
+        // (Tiled rows are wider than PENDING_MAX.)
         let direct =
             g > 1 || (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
-        if X::BYTES == 4 && direct {
+        if X::BYTES == 4 && (direct || tiled) {
             // An f32 stream stores the sum exactly: the updated rows themselves (in L1) are the
             // norm's input, with no scratch copy.
             outline(
@@ -239,7 +270,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
                 || residual_update::<L, X, D, false>(l, x, d, alpha, scratch),
             );
             if let SliceRef::F32(x) = X::tag(x) {
-                return norm_block::<L, O, W>(l, x, y, g, width, p, put);
+                return norm_block::<L, O, W>(l, x, y, g, width, p, tiled, put);
             }
         } else {
             outline(
@@ -248,7 +279,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
                 || residual_update::<L, X, D, true>(l, x, d, alpha, scratch),
             );
         }
-        norm_block::<L, O, W>(l, scratch, y, g, width, p, put)
+        norm_block::<L, O, W>(l, scratch, y, g, width, p, false, put)
     }
 }
 
@@ -256,6 +287,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
     const KEY: u32 = batch_key(2, X::ID, D::ID, O::ID, 0);
+    const TILED: bool = O::BYTES == 4;
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -285,17 +317,27 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
     ) {
         let at = r0 * width..(r0 + g) * width;
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
+        if tiled && let SliceMut::F32(y) = O::tag_mut(&mut self.y[at.clone()]) {
+            // The sums go into the `f32` output, which is then normalized in place.
+            outline(
+                l,
+                #[inline(always)]
+                || residual_sum::<L, X, D>(l, x, d, alpha, y),
+            );
+            return norm_block_in_place::<L, W>(l, y, g, width, p, put);
+        }
         outline(
             l,
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_block::<L, O, W>(l, scratch, &mut self.y[at], g, width, p, put)
+        norm_block::<L, O, W>(l, scratch, &mut self.y[at], g, width, p, false, put)
     }
 }
 
@@ -303,6 +345,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = X::BYTES;
     const KEY: u32 = batch_key(3, X::ID, D::ID, X::ID, 0);
+    const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
     fn split(self, at: usize) -> (Self, Self) {
@@ -320,17 +363,29 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
     ) {
         let at = r0 * width..(r0 + g) * width;
+        if tiled && let SliceMut::F32(x) = X::tag_mut(&mut self.x[at.clone()]) {
+            // The sums replace the `f32` stream (each exactly as `residual_sum` forms it), which
+            // is then normalized in place.
+            let d = &self.d[at];
+            outline(
+                l,
+                #[inline(always)]
+                || residual_update::<L, f32, D, false>(l, x, d, alpha, &mut []),
+            );
+            return norm_block_in_place::<L, W>(l, x, g, width, p, put);
+        }
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
         outline(
             l,
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_block::<L, X, W>(l, scratch, &mut self.x[at], g, width, p, put)
+        norm_block::<L, X, W>(l, scratch, &mut self.x[at], g, width, p, false, put)
     }
 }
 
@@ -405,14 +460,26 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
             mut rstd,
         } = b;
         // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
-        // sums as `f32`); the scratch rows start on a `SCRATCH_ALIGN` boundary.
-        let group = group_size::<L, W>(p, width, width * 4);
-        let mut buf = vec![0.0f32; group * width + SCRATCH_ALIGN / 4 - 1];
+        // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
+        // scratch rows then); the scratch rows start on a `SCRATCH_ALIGN` boundary.
+        let tile = if M::TILED {
+            tile_group(p, rows, width, width * 4)
+        } else {
+            0
+        };
+        let tiled = tile > 0;
+        let group = if tiled {
+            tile
+        } else {
+            group_size::<L, W>(p, width, width * 4)
+        };
+        let scratch_rows = if tiled { 0 } else { group };
+        let mut buf = vec![0.0f32; scratch_rows * width + SCRATCH_ALIGN / 4 - 1];
         let at = buf
             .as_ptr()
             .align_offset(SCRATCH_ALIGN)
             .min(SCRATCH_ALIGN / 4 - 1);
-        let scratch = &mut buf[at..at + group * width];
+        let scratch = &mut buf[at..at + scratch_rows * width];
         let mut r0 = 0;
         while r0 < rows {
             let g = group.min(rows - r0);
@@ -423,7 +490,8 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
                 width,
                 alpha,
                 p,
-                &mut scratch[..g * width],
+                tiled,
+                &mut scratch[..if tiled { 0 } else { g * width }],
                 |k, st| {
                     if let Some(m) = mean.as_deref_mut() {
                         m[r0 + k] = st.mean;

@@ -567,6 +567,90 @@ pub(crate) fn group_rows<
     }
 }
 
+/// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) a
+/// batch of `rows` rows applies together in column tiles ([`tiled_rows`]), or 0 when it goes
+/// row by row or in statistics groups ([`group_size`]). Rows of at least `2 * TILE` elements
+/// with a weight or a bias, in a batch of more than one row written with cached stores: up to
+/// `MAX_GROUP` rows within `GROUP_BYTES`, so that the group stays in L2 between its statistics
+/// and its apply sweeps.
+#[inline(always)]
+pub(crate) fn tile_group<W>(
+    p: &Params<'_, W>,
+    rows: usize,
+    width: usize,
+    row_bytes: usize,
+) -> usize {
+    let tiled = !p.nt
+        && width >= 2 * TILE
+        && rows > 1
+        && (p.gamma.is_some() || p.beta.is_some())
+        && row_bytes <= GROUP_BYTES / 2;
+    if tiled {
+        (GROUP_BYTES / row_bytes).min(MAX_GROUP)
+    } else {
+        0
+    }
+}
+
+/// The rows `r0..r0 + g` (`1 <= g <= MAX_GROUP`; input `src_row(r)`, output
+/// `dst[dst_row(r)]`, or in place there when `INPLACE`): the statistics of each, then their
+/// apply sweeps tile by tile, so that each tile of the weight and bias is read from L1 by every
+/// row of the group; rows outside the fast path's range last ([`careful_row`]). `put(r, stats)`
+/// for each. Every element is computed as a row alone computes it ([`norm_row`]): same bits.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tiled_rows<
+    's,
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+>(
+    l: L,
+    r0: usize,
+    g: usize,
+    src_row: impl Fn(usize) -> &'s [TI],
+    dst: &mut [TO],
+    dst_row: impl Fn(usize) -> Range<usize>,
+    p: &Params<'_, W>,
+    mut put: impl FnMut(usize, RowStats),
+) {
+    debug_assert!((1..=MAX_GROUP).contains(&g));
+    let width = dst_row(r0).len();
+    let mut plans = [None; MAX_GROUP];
+    for (k, plan) in plans.iter_mut().enumerate().take(g) {
+        let r = r0 + k;
+        *plan = row_plan::<L, TI, TO, W, INPLACE>(l, src_row(r), &dst[dst_row(r)], p);
+    }
+    let mut c0 = 0;
+    while c0 < width {
+        let cols = c0..(c0 + TILE).min(width);
+        for (k, plan) in plans.iter().enumerate().take(g) {
+            if let Some(plan) = plan {
+                let r = r0 + k;
+                let s = if INPLACE {
+                    &[][..]
+                } else {
+                    &src_row(r)[cols.clone()]
+                };
+                let d = &mut dst[dst_row(r)][cols.clone()];
+                let a = affine(p, plan, cols.clone());
+                apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
+            }
+        }
+        c0 = cols.end;
+    }
+    for (k, plan) in plans.iter().enumerate().take(g) {
+        let r = r0 + k;
+        let st = match plan {
+            Some(plan) => plan.stats,
+            None => careful_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p),
+        };
+        put(r, st);
+    }
+}
+
 /// The row loop of one block, as a value whose `call` is `#[inline(always)]`: pulp's
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
@@ -620,14 +704,16 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        let tiled = !p.nt
-            && width >= 2 * TILE
-            && rows > 1
-            && (p.gamma.is_some() || p.beta.is_some())
-            && row_bytes <= GROUP_BYTES / 2;
+        let tile = tile_group(p, rows, width, row_bytes);
         let group = group_size::<L, W>(p, width, row_bytes);
-        let grouped = !tiled && group > 1;
-        if grouped {
+        if tile > 0 {
+            let mut r0 = 0;
+            while r0 < rows {
+                let g = tile.min(rows - r0);
+                tiled_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, &mut put);
+                r0 += g;
+            }
+        } else if group > 1 {
             let mut r0 = 0;
             while r0 < rows {
                 let g = group.min(rows - r0);
@@ -640,55 +726,10 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
                 group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, &mut put);
                 r0 += g;
             }
-        } else if !tiled {
+        } else {
             for r in 0..rows {
                 let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p);
                 put(r, st);
-            }
-        } else {
-            // The statistics of a group of rows, then their apply sweeps tile by tile: each
-            // tile of the weight and bias is read from L1 by every row of the group.
-            let group = (GROUP_BYTES / row_bytes).min(MAX_GROUP);
-            let mut r0 = 0;
-            while r0 < rows {
-                let g = group.min(rows - r0);
-                let mut plans = [None; MAX_GROUP];
-                for (k, plan) in plans.iter_mut().enumerate().take(g) {
-                    let r = r0 + k;
-                    *plan = row_plan::<L, TI, TO, W, INPLACE>(l, src_row(r), &dst[dst_row(r)], p);
-                }
-                let mut c0 = 0;
-                while c0 < width {
-                    let cols = c0..(c0 + TILE).min(width);
-                    for (k, plan) in plans.iter().enumerate().take(g) {
-                        if let Some(plan) = plan {
-                            let r = r0 + k;
-                            let s = if INPLACE {
-                                &[][..]
-                            } else {
-                                &src_row(r)[cols.clone()]
-                            };
-                            let d = &mut dst[dst_row(r)][cols.clone()];
-                            let a = affine(p, plan, cols.clone());
-                            apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
-                        }
-                    }
-                    c0 = cols.end;
-                }
-                for (k, plan) in plans.iter().enumerate().take(g) {
-                    let r = r0 + k;
-                    let st = match plan {
-                        Some(plan) => plan.stats,
-                        None => careful_row::<L, TI, TO, W, INPLACE>(
-                            l,
-                            src_row(r),
-                            &mut dst[dst_row(r)],
-                            p,
-                        ),
-                    };
-                    put(r, st);
-                }
-                r0 += g;
             }
         }
         if p.nt {

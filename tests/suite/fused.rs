@@ -234,8 +234,10 @@ fn fused_rows_alone<X: Element, O: Element, W: Element>(seed: u64) {
     let rows = 13;
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {
-            // 4100: f32 rows of more than 16 KiB, wider than any statistics group.
-            for width in [1usize, 7, 16, 33, 64, 100, 128, 300, 768, 1000, 4100] {
+            // 2100: rows of two whole column tiles and a partial one, which a batch with a
+            // weight or bias applies tile by tile (its f32 placements) and a row alone does
+            // not. 4100: f32 rows of more than 16 KiB, wider than any statistics group.
+            for width in [1usize, 7, 16, 33, 64, 100, 128, 300, 768, 1000, 2100, 4100] {
                 // Every row style, so that rescaled, constant and NaN rows share groups with
                 // ordinary ones.
                 let x: Vec<X> = (0..rows)
