@@ -32,7 +32,9 @@ pub(crate) fn pre_ln<H: Element, O: Element, W: Element>(seed: u64) {
     let mut rng = Rng(seed);
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {
-            for width in [1usize, 7, 16, 33, 100, 1000] {
+            // 2100 and 4100: batches applied in column tiles (f32 streams with a weight or
+            // bias), and rows wider than a statistics group.
+            for width in [1usize, 7, 16, 33, 100, 1000, 2100, 4100] {
                 let rows = 3;
                 let h0: Vec<H> = batch(&mut rng, Style::Plain, rows, width);
                 let d: Vec<H> = batch(&mut rng, Style::Plain, rows, width);
@@ -131,7 +133,8 @@ pub(crate) fn post_ln<X: Element, O: Element, W: Element>(seed: u64, alpha: f32)
     let mut rng = Rng(seed);
     for isa in Isa::available() {
         for kind in [Kind::Rms, Kind::Layer] {
-            for width in [1usize, 5, 16, 31, 257, 2000] {
+            // 2100 and 4100 as in `pre_ln`.
+            for width in [1usize, 5, 16, 31, 257, 2000, 2100, 4100] {
                 let rows = 3;
                 let x: Vec<X> = batch(&mut rng, Style::Plain, rows, width);
                 let d: Vec<X> = batch(&mut rng, Style::BigMean, rows, width);
