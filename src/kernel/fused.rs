@@ -257,8 +257,9 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         );
         // A row alone is read back right after its stores (see `SCRATCH_ALIGN`); a group's
         // rows after the rest of the group's residual sweep, or, for its last row, after the
-        // statistics sweeps of the rows before it. (Unaligned groups were not measured.)
-        // (Tiled rows are wider than PENDING_MAX.)
+        // statistics sweeps of the rows before it. (Unaligned groups were not measured.) Tiled
+        // rows are always wider than PENDING_MAX; they must take this branch, as they have no
+        // scratch rows.
         let direct =
             g > 1 || (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
         if X::BYTES == 4 && (direct || tiled) {
