@@ -6,7 +6,7 @@
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Params, RowStats, group_rows, group_size, norm_row, outline, tile_group, tiled_rows};
+use super::{Params, RowStats, block_rows, group_size, outline, tile_group};
 use crate::element::{Element, SliceMut, SliceRef};
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
@@ -142,9 +142,8 @@ pub(crate) trait Placement: Send + Sized {
     );
 }
 
-/// The norms of the `g` rows of `width` elements in `src` into `dst`: tile by tile with
-/// `tiled` ([`tiled_rows`]), else their statistics together when `g > 1` ([`group_rows`]), or
-/// the row alone; `put(k, stats)` for row `k`.
+/// The norms of the `g` rows of `width` elements in `src` into `dst` ([`block_rows`], tile by
+/// tile with `tiled`); `put(k, stats)` for row `k`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn norm_block<L: Lanes, O: Element, W: Element>(
@@ -155,21 +154,15 @@ fn norm_block<L: Lanes, O: Element, W: Element>(
     width: usize,
     p: &Params<'_, W>,
     tiled: bool,
-    mut put: impl FnMut(usize, RowStats),
+    put: impl FnMut(usize, RowStats),
 ) {
     let src_row = |k: usize| &src[k * width..(k + 1) * width];
     let dst_row = |k: usize| k * width..(k + 1) * width;
-    if tiled {
-        tiled_rows::<L, f32, O, W, false>(l, 0, g, src_row, dst, dst_row, p, put);
-    } else if g == 1 {
-        put(0, norm_row::<L, f32, O, W, false>(l, src, dst, p));
-    } else {
-        group_rows::<L, f32, O, W, false>(l, 0, g, src_row, dst, dst_row, p, put);
-    }
+    block_rows::<L, f32, O, W, false>(l, 0, g, tiled, src_row, dst, dst_row, p, put);
 }
 
 /// The norms of the `g` rows of `width` elements in `buf`, in place, tile by tile
-/// ([`tiled_rows`]); `put(k, stats)` for row `k`.
+/// ([`block_rows`]); `put(k, stats)` for row `k`.
 #[inline(always)]
 fn norm_block_in_place<L: Lanes, W: Element>(
     l: L,
@@ -179,16 +172,8 @@ fn norm_block_in_place<L: Lanes, W: Element>(
     p: &Params<'_, W>,
     put: impl FnMut(usize, RowStats),
 ) {
-    tiled_rows::<L, f32, f32, W, true>(
-        l,
-        0,
-        g,
-        |_| &[][..],
-        buf,
-        |k| k * width..(k + 1) * width,
-        p,
-        put,
-    );
+    let dst_row = |k: usize| k * width..(k + 1) * width;
+    block_rows::<L, f32, f32, W, true>(l, 0, g, true, |_| &[][..], buf, dst_row, p, put);
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -474,13 +459,14 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
         } else {
             group_size::<L, W>(p, width, width * 4)
         };
-        let scratch_rows = if tiled { 0 } else { group };
-        let mut buf = vec![0.0f32; scratch_rows * width + SCRATCH_ALIGN / 4 - 1];
+        // Elements of scratch a row: none when tiled.
+        let per_row = if tiled { 0 } else { width };
+        let mut buf = vec![0.0f32; group * per_row + SCRATCH_ALIGN / 4 - 1];
         let at = buf
             .as_ptr()
             .align_offset(SCRATCH_ALIGN)
             .min(SCRATCH_ALIGN / 4 - 1);
-        let scratch = &mut buf[at..at + scratch_rows * width];
+        let scratch = &mut buf[at..at + group * per_row];
         let mut r0 = 0;
         while r0 < rows {
             let g = group.min(rows - r0);
@@ -492,7 +478,7 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
                 alpha,
                 p,
                 tiled,
-                &mut scratch[..if tiled { 0 } else { g * width }],
+                &mut scratch[..g * per_row],
                 |k, st| {
                     if let Some(m) = mean.as_deref_mut() {
                         m[r0 + k] = st.mean;

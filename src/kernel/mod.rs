@@ -533,14 +533,7 @@ pub(crate) fn group_size<L: Lanes, W>(p: &Params<'_, W>, width: usize, row_bytes
 /// `put(r, stats)` for each. Every row has the bits it has alone ([`norm_row`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn group_rows<
-    's,
-    L: Lanes,
-    TI: Element,
-    TO: Element,
-    W: Element,
-    const INPLACE: bool,
->(
+fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
     r0: usize,
     g: usize,
@@ -599,14 +592,7 @@ pub(crate) fn tile_group<W>(
 /// for each. Every element is computed as a row alone computes it ([`norm_row`]): same bits.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn tiled_rows<
-    's,
-    L: Lanes,
-    TI: Element,
-    TO: Element,
-    W: Element,
-    const INPLACE: bool,
->(
+fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
     r0: usize,
     g: usize,
@@ -648,6 +634,39 @@ pub(crate) fn tiled_rows<
             None => careful_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p),
         };
         put(r, st);
+    }
+}
+
+/// The rows `r0..r0 + g` of a batch whose blocks of rows are [`tile_group`] rows when `tiled`,
+/// else [`group_size`] rows: tile by tile ([`tiled_rows`]), the row alone when `g == 1`
+/// ([`norm_row`]), or their statistics together ([`group_rows`]). `put(r, stats)` for each.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn block_rows<
+    's,
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+>(
+    l: L,
+    r0: usize,
+    g: usize,
+    tiled: bool,
+    src_row: impl Fn(usize) -> &'s [TI],
+    dst: &mut [TO],
+    dst_row: impl Fn(usize) -> Range<usize>,
+    p: &Params<'_, W>,
+    mut put: impl FnMut(usize, RowStats),
+) {
+    if tiled {
+        tiled_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, put);
+    } else if g == 1 {
+        let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);
+        put(r0, st);
+    } else {
+        group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, put);
     }
 }
 
@@ -705,32 +724,26 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
         let tile = tile_group(p, rows, width, row_bytes);
-        let group = group_size::<L, W>(p, width, row_bytes);
-        if tile > 0 {
-            let mut r0 = 0;
-            while r0 < rows {
-                let g = tile.min(rows - r0);
-                tiled_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, &mut put);
-                r0 += g;
-            }
-        } else if group > 1 {
-            let mut r0 = 0;
-            while r0 < rows {
-                let g = group.min(rows - r0);
-                if g == 1 {
-                    let st =
-                        norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);
-                    put(r0, st);
-                    break;
-                }
-                group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, &mut put);
-                r0 += g;
-            }
+        let block = if tile > 0 {
+            tile
         } else {
-            for r in 0..rows {
-                let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p);
-                put(r, st);
-            }
+            group_size::<L, W>(p, width, row_bytes)
+        };
+        let mut r0 = 0;
+        while r0 < rows {
+            let g = block.min(rows - r0);
+            block_rows::<L, TI, TO, W, INPLACE>(
+                l,
+                r0,
+                g,
+                tile > 0,
+                src_row,
+                dst,
+                dst_row,
+                p,
+                &mut put,
+            );
+            r0 += g;
         }
         if p.nt {
             // Non-temporal stores are weakly ordered: make them visible before returning.
