@@ -197,7 +197,7 @@ impl Lanes for Avx2Token {
     fn prefetch(self, p: *const u8) {
         // SAFETY: SSE proven by the token; a prefetch is a hint that reads nothing
         // architecturally and does not fault, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
     #[inline(always)]
     fn hsum(self, v: F8) -> f32 {
@@ -415,7 +415,7 @@ impl Lanes for Avx512Token {
     fn prefetch(self, p: *const u8) {
         // SAFETY: SSE proven by the token; a prefetch is a hint that reads nothing
         // architecturally and does not fault, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
     #[inline(always)]
     fn hsum(self, v: F16) -> f32 {

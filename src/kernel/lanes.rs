@@ -99,8 +99,8 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     }
     /// Orders earlier non-temporal stores before later stores (x86 `sfence`).
     fn fence(self) {}
-    /// Asks for the cache line holding `p` to be brought into L1 (x86 `prefetcht0`; a no-op
-    /// on paths without a hint here). A hint only: `p` may be any address, valid or not (it
+    /// Asks for the cache line holding `p` to be brought into L2, not L1 (x86 `prefetcht1`;
+    /// a no-op on paths without a hint here). A hint only: `p` may be any address, valid or not (it
     /// is never dereferenced, and a prefetch does not fault).
     #[inline(always)]
     fn prefetch(self, p: *const u8) {
