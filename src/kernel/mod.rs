@@ -674,7 +674,14 @@ pub(crate) fn block_rows<
 /// `vectorize` then compiles the whole loop inside the `#[target_feature]` context. (A closure
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
 /// every intrinsic into a function call, 10x slower.)
-struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool> {
+///
+/// `RMSNORM` compiles the loop for RMSNorm alone (`p.kind` must be `Kind::Rms`), with the kind
+/// a constant; otherwise the kind is read from `p` at run time. With the kind a run-time
+/// value, LLVM hoisted LayerNorm's per-width set-up (such as the Chan merge weights of a row's
+/// last block) ahead of the row loop, and every RMSNorm call paid for it: 42 % of a 1x16 call's
+/// samples. LayerNorm keeps the run-time kind: a loop of its own measured 1.04-1.09x slower for
+/// 16-bit rows of 64 to 128 elements on Zen 4 (docs/PERFORMANCE.md).
+struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool, const RMSNORM: bool> {
     l: L,
     src: &'a [TI],
     dst: &'a mut [TO],
@@ -684,8 +691,8 @@ struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool> {
     rstd: Option<&'a mut [f32]>,
 }
 
-impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::NullaryFnOnce
-    for RowsOp<'_, '_, L, TI, TO, W, INPLACE>
+impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const RMSNORM: bool>
+    pulp::NullaryFnOnce for RowsOp<'_, '_, L, TI, TO, W, INPLACE, RMSNORM>
 {
     type Output = ();
 
@@ -700,6 +707,12 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool> pulp::
             mut mean,
             mut rstd,
         } = self;
+        debug_assert!(!RMSNORM || p.kind == Kind::Rms);
+        let rms = Params {
+            kind: Kind::Rms,
+            ..*p
+        };
+        let p = if RMSNORM { &rms } else { p };
         let Layout {
             rows,
             width,
@@ -765,13 +778,25 @@ pub(crate) fn norm_rows<L: Lanes, TI: Element, TO: Element, W: Element, const IN
     mean: Option<&mut [f32]>,
     rstd: Option<&mut [f32]>,
 ) {
-    l.vectorize(RowsOp::<L, TI, TO, W, INPLACE> {
-        l,
-        src,
-        dst,
-        layout,
-        p,
-        mean,
-        rstd,
-    })
+    // RMSNorm's own loop ([`RowsOp`]); LayerNorm's reads the kind at run time.
+    match p.kind {
+        Kind::Rms => l.vectorize(RowsOp::<L, TI, TO, W, INPLACE, true> {
+            l,
+            src,
+            dst,
+            layout,
+            p,
+            mean,
+            rstd,
+        }),
+        Kind::Layer => l.vectorize(RowsOp::<L, TI, TO, W, INPLACE, false> {
+            l,
+            src,
+            dst,
+            layout,
+            p,
+            mean,
+            rstd,
+        }),
+    }
 }
