@@ -6,7 +6,7 @@
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Params, RowStats, block_rows, group_size, outline, tile_group};
+use super::{Kind, Params, RowStats, block_rows, group_size, outline, tile_group};
 use crate::element::{Element, SliceMut, SliceRef};
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
@@ -419,18 +419,24 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
     }
 
     fn run<L: Lanes>(self, l: L) {
-        l.vectorize(FusedOp { l, b: self })
+        // RMSNorm's own loop, as for the plain norm (`RowsOp`).
+        match self.p.kind {
+            Kind::Rms => l.vectorize(FusedOp::<L, M, W, true> { l, b: self }),
+            Kind::Layer => l.vectorize(FusedOp::<L, M, W, false> { l, b: self }),
+        }
     }
 }
 
 /// One block of a fused call on the path `L`, as a value whose `call` is `#[inline(always)]`
-/// (see `RowsOp`).
-struct FusedOp<'a, 'p, L, M, W> {
+/// (see `RowsOp`, also for `RMSNORM`: the loop compiled for RMSNorm alone).
+struct FusedOp<'a, 'p, L, M, W, const RMSNORM: bool> {
     l: L,
     b: FusedBatch<'a, 'p, M, W>,
 }
 
-impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_, L, M, W> {
+impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnce
+    for FusedOp<'_, '_, L, M, W, RMSNORM>
+{
     type Output = ();
 
     #[inline(always)]
@@ -445,6 +451,12 @@ impl<L: Lanes, M: Placement, W: Element> pulp::NullaryFnOnce for FusedOp<'_, '_,
             mut mean,
             mut rstd,
         } = b;
+        debug_assert!(!RMSNORM || p.kind == Kind::Rms);
+        let rms = Params {
+            kind: Kind::Rms,
+            ..*p
+        };
+        let p = if RMSNORM { &rms } else { p };
         // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
         // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
         // scratch rows then); the scratch rows start on a `SCRATCH_ALIGN` boundary.
