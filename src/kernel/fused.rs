@@ -461,7 +461,7 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
         // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
         // scratch rows then); the scratch rows start on a `SCRATCH_ALIGN` boundary.
         let tile = if M::TILED {
-            tile_group(p, rows, width, width * 4)
+            tile_group(p, rows, width, width * 4, false)
         } else {
             0
         };

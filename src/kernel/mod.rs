@@ -563,17 +563,25 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 /// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) a
 /// batch of `rows` rows applies together in column tiles ([`tiled_rows`]), or 0 when it goes
 /// row by row or in statistics groups ([`group_size`]). Rows of at least `2 * TILE` elements
-/// with a weight or a bias, in a batch of more than one row written with cached stores: up to
-/// `MAX_GROUP` rows within `GROUP_BYTES`, so that the group stays in L2 between its statistics
-/// and its apply sweeps.
+/// with a weight or a bias, in a batch of more than one row written with cached stores (or with
+/// non-temporal stores too, when `nt_tiles`): up to `MAX_GROUP` rows within `GROUP_BYTES`, so
+/// that the group stays in L2 between its statistics and its apply sweeps.
+///
+/// Plain LayerNorm batches pass `nt_tiles`: out of cache, its row-by-row apply sweep reads the
+/// weight and the bias beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB
+/// L1D), and tiled it reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating,
+/// best of seven runs: `f32` 14.1 -> 11.5 ms, f16 7.6 -> 7.3 ms, bf16 8.25 -> 8.37 ms (within
+/// this VM's noise; docs/PERFORMANCE.md). RMSNorm's rows were slower tiled (its row-by-row sweep prefetches the
+/// next row; 1.19-1.25x the time), and so were some fused forms (Post-LN LayerNorm `f32`).
 #[inline(always)]
 pub(crate) fn tile_group<W>(
     p: &Params<'_, W>,
     rows: usize,
     width: usize,
     row_bytes: usize,
+    nt_tiles: bool,
 ) -> usize {
-    let tiled = !p.nt
+    let tiled = (!p.nt || nt_tiles)
         && width >= 2 * TILE
         && rows > 1
         && (p.gamma.is_some() || p.beta.is_some())
@@ -622,7 +630,11 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
                 };
                 let d = &mut dst[dst_row(r)][cols.clone()];
                 let a = affine(p, plan, cols.clone());
-                apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
+                if p.nt {
+                    apply::<L, TI, TO, W, INPLACE, true>(l, s, d, &a);
+                } else {
+                    apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
+                }
             }
         }
         c0 = cols.end;
@@ -736,7 +748,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        let tile = tile_group(p, rows, width, row_bytes);
+        let tile = tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer);
         let block = if tile > 0 {
             tile
         } else {

@@ -409,6 +409,58 @@ fn streaming_stores_match() {
     }
 }
 
+/// `n` on the `rows` rows of `x`, out of place and in place, with streaming and with cached
+/// stores: the same bits.
+fn stores_agree_both<T: Element + PartialEq + std::fmt::Debug>(
+    n: &simdnorm::Norm,
+    x: &[T],
+    rows: usize,
+    width: usize,
+    g: Option<&[f32]>,
+    be: Option<&[f32]>,
+    label: &str,
+) {
+    use simdnorm::Stores;
+    let (s, c) = (n.stores(Stores::Streaming), n.stores(Stores::Cached));
+    let mut a = vec![T::ZERO; x.len()];
+    let mut b = vec![T::ZERO; x.len()];
+    s.forward(x, rows, width, g, be, &mut a).unwrap();
+    c.forward(x, rows, width, g, be, &mut b).unwrap();
+    assert_eq!(a, b, "{} out of place {label}", T::NAME);
+    let (mut a, mut b) = (x.to_vec(), x.to_vec());
+    s.forward_inplace(&mut a, rows, width, g, be).unwrap();
+    c.forward_inplace(&mut b, rows, width, g, be).unwrap();
+    assert_eq!(a, b, "{} in place {label}", T::NAME);
+}
+
+/// Batches of rows wide enough for the tiled apply (LayerNorm tiles them with streaming stores
+/// too): the same bits with streaming and with cached stores, out of place and in place, with
+/// a constant row (the rescaled path) among them and every combination of weight and bias.
+#[test]
+fn streaming_stores_match_wide_rows() {
+    let mut rng = Rng(29);
+    let (rows, width) = (5, 2100);
+    for isa in Isa::available() {
+        for kind in kinds() {
+            let mut case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, rows, width);
+            case.x[2 * width..3 * width].fill(0.75);
+            let h: Vec<half::f16> = case.x.iter().map(|&v| half::f16::from_f32(v)).collect();
+            let b: Vec<half::bf16> = case.x.iter().map(|&v| half::bf16::from_f32(v)).collect();
+            let g = param::<f32>(&mut rng, width).unwrap_or_else(|| vec![1.5; width]);
+            let bias = param::<f32>(&mut rng, width).unwrap_or_else(|| vec![-0.25; width]);
+            let n = common::norm(kind, case.eps).isa(isa);
+            for (gw, bw) in [(true, true), (true, false), (false, true), (false, false)] {
+                let gg = gw.then_some(&g[..]);
+                let bb = (bw && kind == Kind::Layer).then_some(&bias[..]);
+                let label = format!("{isa} {kind:?} weight {gw} bias {bw}");
+                stores_agree_both(&n, &case.x, rows, width, gg, bb, &label);
+                stores_agree_both(&n, &h, rows, width, gg, bb, &label);
+                stores_agree_both(&n, &b, rows, width, gg, bb, &label);
+            }
+        }
+    }
+}
+
 fn mixed<TI: Element, TO: Element>(seed: u64) {
     let mut rng = Rng(seed);
     for isa in Isa::available() {
