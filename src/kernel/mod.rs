@@ -571,8 +571,9 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 /// weight and the bias beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB
 /// L1D), and tiled it reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating,
 /// best of seven runs: `f32` 14.1 -> 11.5 ms, f16 7.6 -> 7.3 ms, bf16 8.25 -> 8.37 ms (within
-/// this VM's noise; docs/PERFORMANCE.md). RMSNorm's rows were slower tiled (its row-by-row sweep prefetches the
-/// next row; 1.19-1.25x the time), and so were some fused forms (Post-LN LayerNorm `f32`).
+/// this VM's noise; docs/PERFORMANCE.md). RMSNorm's rows were slower tiled (1.19-1.25x the
+/// time; row by row, its sweep prefetches the next row), and so was one fused form (Post-LN
+/// LayerNorm `f32`, 1.19x): they pass `false`.
 #[inline(always)]
 pub(crate) fn tile_group<W>(
     p: &Params<'_, W>,
