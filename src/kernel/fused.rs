@@ -451,12 +451,7 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
             mut mean,
             mut rstd,
         } = b;
-        debug_assert!(!RMSNORM || p.kind == Kind::Rms);
-        let rms = Params {
-            kind: Kind::Rms,
-            ..*p
-        };
-        let p = if RMSNORM { &rms } else { p };
+        let p = &p.specialized::<RMSNORM>();
         // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
         // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
         // scratch rows then); the scratch rows start on a `SCRATCH_ALIGN` boundary.

@@ -76,6 +76,24 @@ pub(crate) struct Params<'a, W> {
     pub nt: bool,
 }
 
+impl<W: Copy> Params<'_, W> {
+    /// These parameters for a row loop compiled for RMSNorm alone when `RMSNORM` (`self.kind`
+    /// must then be `Kind::Rms`): the kind a constant the compiler sees ([`RowsOp`]). As they
+    /// are otherwise.
+    #[inline(always)]
+    fn specialized<const RMSNORM: bool>(&self) -> Self {
+        debug_assert!(!RMSNORM || self.kind == Kind::Rms);
+        if RMSNORM {
+            Params {
+                kind: Kind::Rms,
+                ..*self
+            }
+        } else {
+            *self
+        }
+    }
+}
+
 /// Statistics below this (sum of squares, or Welford's M2) may have lost precision to
 /// underflow (squares of elements below 2^-75 flush towards zero) or may be exactly zero;
 /// such rows take the rescaled path. Above it, squares too small to register cost at most a
@@ -444,12 +462,25 @@ fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: boo
         return careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p);
     };
     let a = affine(p, &plan, 0..dst.len());
-    if p.nt {
-        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &a);
-    } else {
-        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, &a);
-    }
+    apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a);
     plan.stats
+}
+
+/// The fast path's apply sweep of `a`, with non-temporal stores when `p` says so (the sweep is
+/// compiled once for each kind of store).
+#[inline(always)]
+fn apply_stores<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    p: &Params<'_, W>,
+    a: &Affine<'_, W>,
+) {
+    if p.nt {
+        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, a);
+    } else {
+        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, a);
+    }
 }
 
 /// A row outside the fast path's range: rescaled statistics and sweep, or all NaN.
@@ -631,11 +662,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
                 };
                 let d = &mut dst[dst_row(r)][cols.clone()];
                 let a = affine(p, plan, cols.clone());
-                if p.nt {
-                    apply::<L, TI, TO, W, INPLACE, true>(l, s, d, &a);
-                } else {
-                    apply::<L, TI, TO, W, INPLACE, false>(l, s, d, &a);
-                }
+                apply_stores::<L, TI, TO, W, INPLACE>(l, s, d, p, &a);
             }
         }
         c0 = cols.end;
@@ -720,12 +747,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             mut mean,
             mut rstd,
         } = self;
-        debug_assert!(!RMSNORM || p.kind == Kind::Rms);
-        let rms = Params {
-            kind: Kind::Rms,
-            ..*p
-        };
-        let p = if RMSNORM { &rms } else { p };
+        let p = &p.specialized::<RMSNORM>();
         let Layout {
             rows,
             width,
