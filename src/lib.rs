@@ -43,10 +43,11 @@
 //!   root in both, as in PyTorch, ggml, LLaMA and T5 (`../shared/NORMS.md`). `eps` must be finite
 //!   and `>= 0`.
 //! - Statistics accumulate in `f32`: LayerNorm by Welford per SIMD lane on values shifted by the
-//!   row's first element, lanes and accumulators merged with Chan's formula; RMSNorm by a sum
-//!   of squares in several accumulators (a row of at most eight vectors: its squares summed
-//!   pairwise). A row whose sums overflow or underflow `f32` is redone scaled by a power of
-//!   two, so every finite row gets a finite, accurate result.
+//!   row's first element (after a row's first 2048 elements on AVX-512, as sums of the values
+//!   minus the lanes' running means: blocked Welford), lanes and accumulators merged with
+//!   Chan's formula; RMSNorm by a sum of squares in several accumulators (a row of at most
+//!   eight vectors: its squares summed pairwise). A row whose sums overflow or underflow `f32`
+//!   is redone scaled by a power of two, so every finite row gets a finite, accurate result.
 //! - Error bound (checked against the `f64` [`reference`](mod@reference) by the tests): for `f32` output,
 //!   `|y - y_ref| <= 8 u (|γ| (|x̂| + M) + |β|)` with `u = 2^-24`, `x̂` the exact normalized
 //!   value and `M = max |x̂|` over the row; for `f16`/`bf16` output, one unit in the last place

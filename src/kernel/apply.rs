@@ -9,7 +9,7 @@ use super::outline;
 use crate::element::Element;
 
 /// What the apply sweep computes per element. Fast path ([`apply`]): LayerNorm
-/// `y = ((x - shift) - mean) * rstd * gamma + beta`, RMSNorm `y = x * rstd * gamma`.
+/// `y = ((x - shift) * rstd - mean * rstd) * gamma + beta`, RMSNorm `y = x * rstd * gamma`.
 /// Rescaled path ([`apply_scaled`]): `v = x * scale` in place of `x`, and the product is also
 /// multiplied by `post` just before `beta` is added (that path splits a factor that is not a
 /// normal `f32` into `rstd * post`).
@@ -33,6 +33,10 @@ struct Consts<L: Lanes> {
     mean: F<L>,
     rstd: F<L>,
     post: F<L>,
+    /// `-mean * rstd` (rounded once): the fast path's LayerNorm computes
+    /// `(x - shift) * rstd + offset` in one multiply-add where `((x - shift) - mean) * rstd`
+    /// takes a subtraction and a multiplication.
+    offset: F<L>,
 }
 
 impl<L: Lanes> Consts<L> {
@@ -45,6 +49,7 @@ impl<L: Lanes> Consts<L> {
             mean: s.splat_f32s(a.mean),
             rstd: s.splat_f32s(a.rstd),
             post: s.splat_f32s(a.post),
+            offset: s.splat_f32s((-(a.mean as f64) * a.rstd as f64) as f32),
         }
     }
 }
@@ -60,12 +65,15 @@ fn one<L: Lanes, const LAYER: bool, const G: bool, const B: bool>(
     b: F<L>,
 ) -> F<L> {
     let s = l.simd();
-    let t = if LAYER {
-        s.sub_f32s(s.sub_f32s(v, c.shift), c.mean)
+    // LayerNorm: `(x - shift) * rstd - mean * rstd`. `mean` is the row's mean minus the
+    // shift (its first element), so `mean * rstd` is minus that element's normalized value:
+    // rounding it errs by at most u times it, which the numerics contract's `M` term covers
+    // (DESIGN.md); the multiply-add rounds once, by u times |x^|.
+    let y = if LAYER {
+        l.fma(s.sub_f32s(v, c.shift), c.rstd, c.offset)
     } else {
-        v
+        s.mul_f32s(v, c.rstd)
     };
-    let y = s.mul_f32s(t, c.rstd);
     match (G, B) {
         (true, true) => l.fma(y, g, b),
         (true, false) => s.mul_f32s(y, g),

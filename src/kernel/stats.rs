@@ -10,6 +10,11 @@
 //! elements on AVX-512) and keeps the rounding error of the statistics independent of the row
 //! width: plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233
 //! `f32` elements already exceeded the contract's bound that way).
+//!
+//! LayerNorm's first block takes Welford's steps ([`welford_lanes`]); each block after it sums
+//! the values minus the lanes' running means from the blocks before it, and turns the sums into
+//! Welford states at its end ([`sums_lanes`]): three vector operations per vector instead of
+//! five, with the same order of rounding error.
 
 use pulp::Simd;
 
@@ -260,13 +265,101 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
         }
     }
 
-    // Chan-merge the accumulators pairwise, all lanes at once (every lane of one accumulator
-    // has the same count; `tree`, the weights of these counts, says which merges are empty).
+    chan_tree(l, &mut mean, &mut m2, tree)
+}
+
+/// The accumulators' states merged pairwise with Chan's formula, all lanes at once (every
+/// lane of one accumulator has the same count; `tree`, the weights of these counts, says
+/// which merges are empty).
+#[inline(always)]
+fn chan_tree<L: Lanes>(
+    l: L,
+    mean: &mut [F<L>; MAX_ACC],
+    m2: &mut [F<L>; MAX_ACC],
+    tree: &ChanTree,
+) -> (F<L>, F<L>) {
     let (pairs, k) = chan_pairs::<L>();
     for (&(a, b), &w) in pairs[..k].iter().zip(&tree.w) {
         (mean[a], m2[a]) = chan(l, (mean[a], m2[a]), (mean[b], m2[b]), w);
     }
     (mean[0], m2[0])
+}
+
+/// [`welford_lanes`] for a block after a row's first, by plain sums (blocked Welford,
+/// DESIGN.md): per accumulator and lane, the sums of `t = v - c` and of `t * t`, where `c` is
+/// the lane's running mean over the row's earlier blocks (`base`, in the values'
+/// coordinates; `base_shifted` is `base - shift`). A subtraction, an add and a multiply-add
+/// per vector, where a Welford step takes four operations after the shift
+/// (docs/PERFORMANCE.md).
+///
+/// The sums give each accumulator's state, `mean = base_shifted + s1 / n` and
+/// `M2 = s2 - s1 * s1 / n`. That subtraction cancels as much as `s2` exceeds `M2`, by
+/// `n (mean_b - c)^2` for the block's lane mean `mean_b`. The shift is the mean of the at
+/// least as many values before the block, so that excess is at most twice the M2 of the lane's
+/// values up to here (Chan's merge of the two adds `n (mean_b - c)^2 / 2` or more to it): the
+/// rounding error stays of the order of Welford's, relative to the row's M2, whatever the
+/// row's mean is compared with its spread. (Each lane's own first value as the shift, which
+/// needs no earlier block, loses up to the block's count in precision when that value is an
+/// outlier of the row; the suite's rows with one huge element fail the contract that way.)
+#[inline(always)]
+fn sums_lanes<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    x: &[T],
+    tree: &ChanTree,
+    scale_v: F<L>,
+    base: F<L>,
+    base_shifted: F<L>,
+) -> (F<L>, F<L>) {
+    let (steps, extra) = (tree.steps, tree.extra);
+    let s = l.simd();
+    let n = L::N;
+    let acc = L::WELFORD_ACC;
+    let zero = s.splat_f32s(0.0);
+    let mut s1 = [zero; MAX_ACC];
+    let mut s2 = [zero; MAX_ACC];
+    // Exact chunks, so that no load below needs a bounds check.
+    let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
+    for grp in groups.chunks_exact(n * acc) {
+        for j in 0..acc {
+            let v = scaled::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v);
+            (s1[j], s2[j]) = sums_step(l, v, base, s1[j], s2[j]);
+        }
+    }
+    for (j, v) in rest.chunks_exact(n).enumerate() {
+        let v = scaled::<L, T, SCALED>(l, v, scale_v);
+        (s1[j], s2[j]) = sums_step(l, v, base, s1[j], s2[j]);
+    }
+    // The states (an accumulator with no values gets `base_shifted` and 0, which its empty
+    // merge weights then ignore: `INV[0]` is 0). M2 in one rounding (a multiply-add), and
+    // never below 0 (a single value's `t * t` minus its own square rounded).
+    let mut mean = [zero; MAX_ACC];
+    let mut m2 = [zero; MAX_ACC];
+    for j in 0..acc {
+        let count = steps + usize::from(j < extra);
+        let d = s.mul_f32s(s1[j], s.splat_f32s(-INV[count]));
+        mean[j] = s.sub_f32s(base_shifted, d);
+        m2[j] = s.max_f32s(l.fma(s1[j], d, s2[j]), zero);
+    }
+    chan_tree(l, &mut mean, &mut m2, tree)
+}
+
+/// One step of a lane's plain sums: `t = v - c` added to `s1`, `t * t` to `s2`.
+#[inline(always)]
+fn sums_step<L: Lanes>(l: L, v: F<L>, c: F<L>, s1: F<L>, s2: F<L>) -> (F<L>, F<L>) {
+    let s = l.simd();
+    let t = s.sub_f32s(v, c);
+    (s.add_f32s(s1, t), l.fma(t, t, s2))
+}
+
+/// Reads one full vector of `x`, multiplied by `scale` when `SCALED`.
+#[inline(always)]
+fn scaled<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: F<L>) -> F<L> {
+    let v = load(l, x);
+    if SCALED {
+        l.simd().mul_f32s(v, scale)
+    } else {
+        v
+    }
 }
 
 /// The lanes of a block's state merged (Chan's formula for equal counts `c`: the mean is the
@@ -413,6 +506,20 @@ impl<L: Lanes> LaneStates<L> {
         self.count = count;
     }
 
+    /// The shift of the next block's plain sums ([`sums_lanes`]): each lane's running mean
+    /// (of the values minus `shift`) plus `shift`, in `f32`, and that shift minus `shift`
+    /// (rounded once from the exact difference, in `f64`).
+    #[inline(always)]
+    fn next_shift(&self, l: L, shift: f32) -> (F<L>, F<L>) {
+        let means = f64_lanes(l, self.mean);
+        let (mut base, mut shifted) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
+        for i in 0..L::N {
+            base[i] = (shift as f64 + means[i]) as f32;
+            shifted[i] = (base[i] as f64 - shift as f64) as f32;
+        }
+        (l.load_f32(&base), l.load_f32(&shifted))
+    }
+
     /// The lanes merged (equal counts: the mean of the lane means; the lane M2s plus the
     /// count times the squared deviations of the lane means from that mean).
     #[inline(always)]
@@ -463,15 +570,21 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
             welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
         return Welford::EMPTY.merge(w).merge(tail);
     };
+    // The first block by Welford's steps; the blocks after it by plain sums shifted by the
+    // lanes' running means ([`sums_lanes`]).
     let full = ChanTree::new::<L>(WELFORD_STEPS, 0);
     let mut lanes = LaneStates::empty(l);
-    for b in std::iter::once(first).chain(blocks) {
-        let (mv, qv) = welford_lanes::<L, T, SCALED>(l, b, &full, scale_v, shift_v);
+    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v);
+    lanes.merge(l, mv, qv, full.count);
+    for b in blocks {
+        let (base, based) = lanes.next_shift(l, shift);
+        let (mv, qv) = sums_lanes::<L, T, SCALED>(l, b, &full, scale_v, base, based);
         lanes.merge(l, mv, qv, full.count);
     }
     if vectors > 0 {
         let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
-        let (mv, qv) = welford_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, shift_v);
+        let (base, based) = lanes.next_shift(l, shift);
+        let (mv, qv) = sums_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, base, based);
         lanes.merge(l, mv, qv, tree.count);
     }
     lanes.total(l).merge(tail)

@@ -244,7 +244,9 @@ fn fused_rows_alone<X: Element, O: Element, W: Element>(seed: u64) {
                 // Every row style, so that rescaled, constant and NaN rows share groups with
                 // ordinary ones.
                 let x: Vec<X> = (0..rows)
-                    .flat_map(|r| common::row::<X>(&mut rng, common::STYLES[r % 10], width))
+                    .flat_map(|r| {
+                        common::row::<X>(&mut rng, common::STYLES[r % common::STYLES.len()], width)
+                    })
                     .collect();
                 let d: Vec<X> = batch(&mut rng, Style::Plain, rows, width);
                 let (g, b) = weights::<W>(&mut rng, kind, width);

@@ -207,7 +207,7 @@ proptest! {
     /// Random widths 1..=20000, rows, styles, eps, weights and biases, on every path and type.
     #[test]
     fn random_rows_match_reference(seed in any::<u64>(), width in width_strategy(),
-                                   rows in 1usize..4, style in 0usize..10) {
+                                   rows in 1usize..4, style in 0usize..STYLES.len()) {
         for_each_type!(random_case(seed, width, rows, style));
     }
 }

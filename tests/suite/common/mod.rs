@@ -57,9 +57,14 @@ pub enum Style {
     WideRange,
     /// Magnitudes of 1e19, 1e30 and f32::MAX / 2 (sums of squares overflow f32), with tiny ones.
     Overflow,
+    /// Normal values after a first element `sqrt(width)` times their spread away: the kernels'
+    /// shift (the first element) about as far from the mean as the numerics contract's `M`
+    /// allows, while no element dominates the variance (an M2 from sums of values minus that
+    /// shift cancels to almost nothing; `OneHuge` rows hide it under the huge element).
+    FarFirst,
 }
 
-pub const STYLES: [Style; 10] = [
+pub const STYLES: [Style; 11] = [
     Style::Plain,
     Style::BigMean,
     Style::HugeMean,
@@ -70,6 +75,7 @@ pub const STYLES: [Style; 10] = [
     Style::Subnormal,
     Style::WideRange,
     Style::Overflow,
+    Style::FarFirst,
 ];
 
 /// A row of `width` values of `style`, already rounded to `T`.
@@ -100,6 +106,8 @@ pub fn row<T: Element>(rng: &mut Rng, style: Style, width: usize) -> Vec<T> {
                     (rng.below(200) as f64 - 100.0) * tiny
                 }
                 Style::WideRange => rng.normal() * 10f64.powf(rng.range(-20.0, 20.0)),
+                Style::FarFirst if i == 0 => c.signum() * (width as f64).sqrt() * scale,
+                Style::FarFirst => rng.normal() * scale,
                 Style::Overflow => match rng.below(4) {
                     0 => 1e19 * rng.normal(),
                     1 => 1e30 * rng.normal(),
