@@ -19,6 +19,7 @@
 use pulp::Simd;
 
 use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
+use super::outline;
 use crate::element::Element;
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
@@ -571,20 +572,34 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
         return Welford::EMPTY.merge(w).merge(tail);
     };
     // The first block by Welford's steps; the blocks after it by plain sums shifted by the
-    // lanes' running means ([`sums_lanes`]).
+    // lanes' running means ([`sums_lanes`]). Each sweep has a frame of its own in unoptimized
+    // builds ([`outline`]: their locals together overflowed the suite's 256 KiB stack under
+    // AddressSanitizer) and is inlined otherwise.
     let full = ChanTree::new::<L>(WELFORD_STEPS, 0);
     let mut lanes = LaneStates::empty(l);
-    let (mv, qv) = welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v);
+    let (mv, qv) = outline(
+        l,
+        #[inline(always)]
+        || welford_lanes::<L, T, SCALED>(l, first, &full, scale_v, shift_v),
+    );
     lanes.merge(l, mv, qv, full.count);
     for b in blocks {
         let (base, based) = lanes.next_shift(l, shift);
-        let (mv, qv) = sums_lanes::<L, T, SCALED>(l, b, &full, scale_v, base, based);
+        let (mv, qv) = outline(
+            l,
+            #[inline(always)]
+            || sums_lanes::<L, T, SCALED>(l, b, &full, scale_v, base, based),
+        );
         lanes.merge(l, mv, qv, full.count);
     }
     if vectors > 0 {
         let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
         let (base, based) = lanes.next_shift(l, shift);
-        let (mv, qv) = sums_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, base, based);
+        let (mv, qv) = outline(
+            l,
+            #[inline(always)]
+            || sums_lanes::<L, T, SCALED>(l, rest, &tree, scale_v, base, based),
+        );
         lanes.merge(l, mv, qv, tree.count);
     }
     lanes.total(l).merge(tail)
