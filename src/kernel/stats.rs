@@ -107,10 +107,8 @@ fn shifted<L: Lanes, T: Element, const SCALED: bool>(
     scale: F<L>,
     shift: F<L>,
 ) -> F<L> {
-    let s = l.simd();
-    let v = load(l, x);
-    let v = if SCALED { s.mul_f32s(v, scale) } else { v };
-    s.sub_f32s(v, shift)
+    l.simd()
+        .sub_f32s(scaled::<L, T, SCALED>(l, x, scale), shift)
 }
 
 /// The weights of one of Chan's merges of per-lane states with counts `ca` and `cb` (the same
