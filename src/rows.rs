@@ -130,6 +130,9 @@ pub(crate) trait Batch: Send + Sized {
     /// The batch's kind and element types as one number ([`batch_key`]), unique to each
     /// (`crate::compiled` picks its copies by it).
     const KEY: u32;
+    /// Whether the batch stores bf16 (the AVX-512 path then runs on
+    /// [`Avx512Bf16Token`](crate::arch::x86_64::Avx512Bf16Token) where the CPU has it).
+    const STORES_BF16: bool;
     /// Rows in the batch.
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize;
@@ -154,6 +157,7 @@ pub(crate) struct Plain<'a, 'p, TI, TO, W> {
 
 impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
     const KEY: u32 = batch_key(0, TI::ID, 0, TO::ID, W::ID);
+    const STORES_BF16: bool = TO::ID == half::bf16::ID;
 
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {
@@ -248,12 +252,40 @@ pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     crate::compiled::serial(isa, batch)
 }
 
+/// Whether the AVX-512 path runs batches that store bf16 on the AVX512-BF16 token (where the
+/// CPU has it): unless `SIMDNORM_AVX512_BF16=0`, and in this crate's unit tests unless the
+/// calling thread turned it off (they run batches both ways to compare the bits).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn use_avx512_bf16() -> bool {
+    #[cfg(test)]
+    if NO_AVX512_BF16.with(|c| c.get()) {
+        return false;
+    }
+    crate::isa::avx512_bf16_allowed()
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+thread_local! {
+    /// Set by a unit test to run this thread's batches on the plain AVX-512 token.
+    pub(crate) static NO_AVX512_BF16: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
 /// One block on the calling thread, one dispatch (through `crate::compiled::serial`, which
 /// calls this crate's copy of it for the common element types).
 pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
+            // bf16 stores convert with AVX512-BF16 where the CPU has it (the same bits as the
+            // plain AVX-512 token's integer rounding); only batches that store bf16 compile
+            // for that token.
+            if const { B::STORES_BF16 }
+                && use_avx512_bf16()
+                && let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new()
+            {
+                return batch.run(t);
+            }
             if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
                 return batch.run(t);
             }
@@ -274,4 +306,167 @@ pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
     }
     // Scalar, or (unreachable: callers check availability) a path the CPU lacks.
     batch.run(Portable)
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    //! The AVX512-BF16 token's bf16 stores give the same bits as the plain AVX-512 token's, in
+    //! whole batches: every store path of the kernels (pairs, single vectors, partial tails,
+    //! streaming, in place, fused), with results below f32's normal range in some vectors.
+
+    use half::bf16;
+
+    use super::NO_AVX512_BF16;
+    use crate::arch::x86_64::Avx512Bf16Token;
+    use crate::{Isa, Norm, Parallelism, Stats, Stores};
+
+    /// Deterministic values: row `r`'s mean and spread differ, a few elements are far out.
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let u = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                let far = if i % 61 == 7 { 40.0 } else { 1.0 };
+                (i % 5) as f32 * 0.25 + u * far
+            })
+            .collect()
+    }
+
+    /// A weight with a few elements near 1e-39, so that their outputs are subnormal `f32`
+    /// (the vectors holding them take the integer rounding on the AVX512-BF16 token).
+    fn weight(width: usize) -> Vec<f32> {
+        (0..width)
+            .map(|i| {
+                if (width / 2..width / 2 + 3).contains(&i) {
+                    1e-39
+                } else {
+                    0.5 + (i % 7) as f32 * 0.125
+                }
+            })
+            .collect()
+    }
+
+    fn bf(v: &[f32]) -> Vec<bf16> {
+        v.iter().map(|&x| bf16::from_f32(x)).collect()
+    }
+
+    fn bits(v: &[bf16]) -> Vec<u16> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The bits `f` writes with the AVX512-BF16 token allowed and with it turned off on this
+    /// thread; they must be the same.
+    fn same_both_ways(what: &str, f: impl Fn() -> Vec<u16>) {
+        let with = f();
+        NO_AVX512_BF16.with(|c| c.set(true));
+        let without = f();
+        NO_AVX512_BF16.with(|c| c.set(false));
+        assert_eq!(with.len(), without.len(), "{what}");
+        if let Some(i) = (0..with.len()).find(|&i| with[i] != without[i]) {
+            panic!(
+                "{what}: element {i}: {:#06x} with AVX512-BF16, {:#06x} without",
+                with[i], without[i]
+            );
+        }
+        assert!(with.iter().any(|&b| b & 0x7FFF != 0), "{what}: all zero");
+    }
+
+    #[test]
+    fn avx512_bf16_stores_match_plain_avx512() {
+        if !Isa::Avx512.is_available() || Avx512Bf16Token::try_new().is_none() {
+            eprintln!("no AVX512-BF16 here: nothing to compare");
+            return;
+        }
+        let rows = 5;
+        for width in [1usize, 7, 16, 17, 32, 33, 63, 100, 257, 1000, 2100, 4099] {
+            let n = rows * width;
+            let x = values(n, width as u64);
+            let d = values(n, 7 + width as u64);
+            let g = weight(width);
+            let b: Vec<f32> = (0..width).map(|i| (1 + i % 3) as f32 * 0.0625).collect();
+            let (xb, db, gb, bb) = (bf(&x), bf(&d), bf(&g), bf(&b));
+            for layer in [false, true] {
+                for stores in [Stores::Cached, Stores::Streaming] {
+                    // Output slices start 0 or 3 elements into their buffers: the kernels'
+                    // aligned heads differ.
+                    for off in [0usize, 3] {
+                        let norm = if layer {
+                            Norm::layer(1e-5)
+                        } else {
+                            Norm::rms(1e-6)
+                        }
+                        .isa(Isa::Avx512)
+                        .parallelism(Parallelism::None)
+                        .stores(stores);
+                        let beta = layer.then_some(&bb[..]);
+                        let beta32 = layer.then_some(&b[..]);
+                        let what = |case: &str| {
+                            format!(
+                                "{case}, {rows}x{width}, layer {layer}, {stores:?}, offset {off}"
+                            )
+                        };
+                        let buf = vec![bf16::ZERO; n + off];
+                        same_both_ways(&what("bf16 -> bf16"), || {
+                            let y = &mut buf.clone()[off..];
+                            norm.forward(&xb, rows, width, Some(&gb[..]), beta, y)
+                                .unwrap();
+                            bits(y)
+                        });
+                        same_both_ways(&what("f32 -> bf16"), || {
+                            let y = &mut buf.clone()[off..];
+                            norm.forward(&x, rows, width, Some(&g[..]), beta32, y)
+                                .unwrap();
+                            bits(y)
+                        });
+                        same_both_ways(&what("bf16 in place, f32 weights"), || {
+                            let mut v = buf.clone();
+                            v[off..].copy_from_slice(&xb);
+                            let y = &mut v[off..];
+                            norm.forward_inplace(y, rows, width, Some(&g[..]), beta32)
+                                .unwrap();
+                            bits(y)
+                        });
+                        same_both_ways(&what("Pre-LN, bf16"), || {
+                            let mut h = buf.clone();
+                            h[off..].copy_from_slice(&xb);
+                            let mut y = buf.clone();
+                            let (h, y) = (&mut h[off..], &mut y[off..]);
+                            let st = Stats::default();
+                            norm.residual_forward(h, &db, rows, width, Some(&gb[..]), beta, y, st)
+                                .unwrap();
+                            [bits(h), bits(y)].concat()
+                        });
+                        same_both_ways(&what("Post-LN f32 -> bf16"), || {
+                            let y = &mut buf.clone()[off..];
+                            let st = Stats::default();
+                            norm.add_forward(&x, &d, 1.0, rows, width, Some(&g[..]), beta32, y, st)
+                                .unwrap();
+                            bits(y)
+                        });
+                        same_both_ways(&what("Post-LN bf16 in place"), || {
+                            let mut v = buf.clone();
+                            v[off..].copy_from_slice(&xb);
+                            let y = &mut v[off..];
+                            let st = Stats::default();
+                            norm.add_forward_inplace(
+                                y,
+                                &db,
+                                0.5,
+                                rows,
+                                width,
+                                Some(&gb[..]),
+                                beta,
+                                st,
+                            )
+                            .unwrap();
+                            bits(y)
+                        });
+                    }
+                }
+            }
+        }
+    }
 }

@@ -56,6 +56,32 @@ pulp::simd_type!({
         pub avx512dq: f!("avx512dq"),
         pub avx512vl: f!("avx512vl"),
     }
+
+    /// [`Avx512Token`]'s features plus AVX512-BF16 (Zen 4 and later, Cooper Lake, Sapphire
+    /// Rapids and later): the same path, with bf16 stores converted by `vcvtne2ps2bf16`.
+    pub struct Avx512Bf16Token {
+        pub sse: f!("sse"),
+        pub sse2: f!("sse2"),
+        pub fxsr: f!("fxsr"),
+        pub sse3: f!("sse3"),
+        pub ssse3: f!("ssse3"),
+        pub sse4_1: f!("sse4.1"),
+        pub sse4_2: f!("sse4.2"),
+        pub popcnt: f!("popcnt"),
+        pub avx: f!("avx"),
+        pub avx2: f!("avx2"),
+        pub bmi1: f!("bmi1"),
+        pub bmi2: f!("bmi2"),
+        pub fma: f!("fma"),
+        pub lzcnt: f!("lzcnt"),
+        pub f16c: f!("f16c"),
+        pub avx512f: f!("avx512f"),
+        pub avx512bw: f!("avx512bw"),
+        pub avx512cd: f!("avx512cd"),
+        pub avx512dq: f!("avx512dq"),
+        pub avx512vl: f!("avx512vl"),
+        pub avx512bf16: f!("avx512bf16"),
+    }
 });
 
 type F8 = pulp::f32x8;
@@ -571,6 +597,15 @@ fn partial_mask(len: usize) -> __mmask16 {
 }
 
 impl Avx512Token {
+    /// The mask of the lanes of `v` that are subnormal (AVX512-BF16's conversions read those
+    /// as zero).
+    #[inline(always)]
+    fn subnormal_lanes(self, v: F16) -> __mmask16 {
+        // SAFETY: AVX-512DQ (vfpclassps) proven by the token; register operands only. Class
+        // 0x20 is "denormal".
+        unsafe { _mm512_fpclass_ps_mask::<0x20>(cast(v)) }
+    }
+
     /// Sixteen bf16 (the 256 bits of `h`) as `f32` lanes. bf16 is the top half of an f32: one
     /// word permute with a zeroing mask puts element k in the top half of lane k and zeros
     /// below (one shuffle-unit operation where a zero extension and a shift take two).
@@ -606,6 +641,144 @@ impl Avx512Token {
             // permute (where a shift and the two-operation vpmovdw take three).
             let p = _mm512_permutexvar_epi16(BF16_NARROW_512, r);
             _mm512_castsi512_si256(p)
+        }
+    }
+}
+
+impl Avx512Bf16Token {
+    /// The same CPU as [`Avx512Token`] (a subset of this token's features).
+    #[inline(always)]
+    fn base(self) -> Avx512Token {
+        // SAFETY: this token exists only if try_new saw every feature it lists, a superset of
+        // Avx512Token's.
+        unsafe { Avx512Token::new_unchecked() }
+    }
+
+    /// Sixteen `f32` lanes as bf16, rounded to nearest even (NaN kept NaN and quieted), in 256
+    /// bits: the same bits as [`Avx512Token`]'s integer rounding.
+    ///
+    /// `vcvtneps2bf16` rounds to nearest even and quiets NaN as `half` does, but reads a
+    /// subnormal `f32` as zero; a vector with a subnormal lane (rare: results below 2^-126)
+    /// takes the integer rounding instead, which keeps them.
+    #[inline(always)]
+    fn narrow_bf16(self, v: F16) -> __m256i {
+        if self.base().subnormal_lanes(v) != 0 {
+            return self.base().narrow_bf16(v);
+        }
+        // SAFETY: AVX512-BF16 and AVX-512F proven by the token; register operands only; the
+        // 256-bit bf16 vector and __m256i are the same 32 bytes.
+        unsafe { core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(cast(v))) }
+    }
+}
+
+impl Lanes for Avx512Bf16Token {
+    type S = pulp::x86::V4;
+    const N: usize = 16;
+    const WELFORD_ACC: usize = Avx512Token::WELFORD_ACC;
+    // `vcvtne2ps2bf16` converts two vectors into one 512-bit register.
+    const BF16_PAIRS: bool = true;
+
+    // Everything but the bf16 stores is Avx512Token's.
+    #[inline(always)]
+    fn simd(self) -> pulp::x86::V4 {
+        self.base().simd()
+    }
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        Avx512Bf16Token::vectorize(self, op)
+    }
+    #[inline(always)]
+    fn fma(self, a: F16, b: F16, c: F16) -> F16 {
+        self.base().fma(a, b, c)
+    }
+    #[inline(always)]
+    fn fence(self) {
+        self.base().fence()
+    }
+    #[inline(always)]
+    fn prefetch(self, p: *const u8) {
+        self.base().prefetch(p)
+    }
+    #[inline(always)]
+    fn hsum(self, v: F16) -> f32 {
+        self.base().hsum(v)
+    }
+    #[inline(always)]
+    fn hsum_rows(self, v: &[F16; MAX_LANES]) -> F16 {
+        self.base().hsum_rows(v)
+    }
+    #[inline(always)]
+    fn widen(self, v: F16) -> [pulp::f64x8; 2] {
+        self.base().widen(v)
+    }
+    #[inline(always)]
+    fn load_f32(self, s: &[f32]) -> F16 {
+        self.base().load_f32(s)
+    }
+    #[inline(always)]
+    fn store_f32<const NT: bool>(self, d: &mut [f32], v: F16) {
+        self.base().store_f32::<NT>(d, v)
+    }
+    #[inline(always)]
+    fn load_f16(self, s: &[f16]) -> F16 {
+        self.base().load_f16(s)
+    }
+    #[inline(always)]
+    fn store_f16<const NT: bool>(self, d: &mut [f16], v: F16) {
+        self.base().store_f16::<NT>(d, v)
+    }
+    #[inline(always)]
+    fn load_bf16(self, s: &[bf16]) -> F16 {
+        self.base().load_bf16(s)
+    }
+    #[inline(always)]
+    fn store_bf16<const NT: bool>(self, d: &mut [bf16], v: F16) {
+        assert!(d.len() >= 16);
+        // SAFETY: 32 writable bytes (asserted); AVX proven by the token.
+        unsafe { store256::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16(v)) }
+    }
+    #[inline(always)]
+    fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
+        assert!(d.len() >= 32);
+        let t = self.base();
+        if (t.subnormal_lanes(a) | t.subnormal_lanes(b)) != 0 {
+            // Rare (see narrow_bf16): the integer rounding, which keeps subnormals.
+            let (lo, hi) = d.split_at_mut(16);
+            t.store_bf16::<NT>(lo, a);
+            return t.store_bf16::<NT>(hi, b);
+        }
+        // SAFETY: AVX512-BF16 and AVX-512F proven by the token; register operands only. The
+        // low 16 words are `a`'s, the high 16 `b`'s; the bf16 vector and __m512i are the same
+        // 64 bytes.
+        let v = unsafe {
+            core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
+        };
+        let p: *mut __m512i = d.as_mut_ptr().cast();
+        if NT {
+            assert!((p as usize).is_multiple_of(64));
+            // SAFETY: 64 writable bytes (asserted above), 64-byte aligned (asserted); AVX-512F
+            // proven.
+            unsafe { _mm512_stream_si512(p, v) }
+        } else {
+            // SAFETY: 64 writable bytes (asserted above); AVX-512F proven; unaligned store.
+            unsafe { _mm512_storeu_si512(p, v) }
+        }
+    }
+    #[inline(always)]
+    fn load_partial<T: Element>(self, s: &[T]) -> F16 {
+        self.base().load_partial(s)
+    }
+    #[inline(always)]
+    fn store_partial<T: Element>(self, d: &mut [T], v: F16) {
+        match T::tag_mut(d) {
+            SliceMut::Bf16(d) => {
+                let k = partial_mask(d.len());
+                // SAFETY: AVX-512BW/VL proven by the token. A masked store writes only the
+                // lanes of its mask, the first `d.len()` elements (all writable); a
+                // masked-off lane does not fault and its memory is left as it was.
+                unsafe { _mm256_mask_storeu_epi16(d.as_mut_ptr().cast(), k, self.narrow_bf16(v)) }
+            }
+            _ => self.base().store_partial(d, v),
         }
     }
 }

@@ -174,30 +174,37 @@ fn sweep<
     // straddles two lines every time (with masked partial vectors the head costs a few
     // instructions; docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768,
     // x0.88-0.94 the time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
-    let head = if NT || (n * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
+    let to_aligned = if NT || (step * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
         let align = step * TO::BYTES;
         let mis = dst.as_ptr() as usize % align;
         if mis == 0 {
             0
         } else {
-            ((align - mis) / TO::BYTES).min(width)
+            (align - mis) / TO::BYTES
         }
     } else {
         0
     };
+    let head = to_aligned.min(width);
     // The head: a partial vector, then (with pairs) whole vectors, each aligned to its own
-    // size once the partial one is done.
-    let lead = head % n;
+    // size once the partial one is done, then (only in a row that ends before the aligned
+    // point) a partial vector.
+    let lead = (to_aligned % n).min(width);
     if lead > 0 {
         part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[..lead], g, b, 0);
     }
-    for i in (lead..head).step_by(n) {
+    let mut i = lead;
+    while i + n <= head {
         // SAFETY: `i + n <= head <= width`, and every stream `vector` reads was cut to `width`
         // above.
         let y = unsafe {
             vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &dst[i..i + n], g, b, i)
         };
         store_nt::<L, TO, NT>(l, &mut dst[i..i + n], y);
+        i += n;
+    }
+    if i < head {
+        part::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &mut dst[i..head], g, b, i);
     }
     let full = head + (width - head) / step * step;
     // Non-temporal stores mean a batch too large for the caches: the rows come from memory,

@@ -3,6 +3,7 @@
 //! (in L1) during one sweep over the inputs, then normalized from there by the same kernels as
 //! a plain norm. Each input is read from memory once and each output written once.
 
+use half::bf16;
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
@@ -115,6 +116,8 @@ pub(crate) trait Placement: Send + Sized {
     /// The placement and its element types as a `Batch::KEY` with the weight left `0`
     /// (`FusedBatch` adds it).
     const KEY: u32;
+    /// Whether the call stores bf16 (its residual stream or its output).
+    const STORES_BF16: bool;
     /// Whether a group's residual sums can be normalized from an `f32` buffer of the call's
     /// own (the `f32` stream, or an `f32` output), so that a batch of wide rows takes the tiled
     /// apply of a plain norm ([`tile_group`]) with no scratch rows.
@@ -200,6 +203,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
     const KEY: u32 = batch_key(1, X::ID, D::ID, O::ID, 0);
+    const STORES_BF16: bool = X::ID == bf16::ID || O::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -273,6 +277,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = O::BYTES;
     const KEY: u32 = batch_key(2, X::ID, D::ID, O::ID, 0);
+    const STORES_BF16: bool = O::ID == bf16::ID;
     const TILED: bool = O::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -331,6 +336,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
     const OUT_BYTES: usize = X::BYTES;
     const KEY: u32 = batch_key(3, X::ID, D::ID, X::ID, 0);
+    const STORES_BF16: bool = X::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -388,6 +394,7 @@ pub(crate) struct FusedBatch<'a, 'p, M, W> {
 
 impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
     const KEY: u32 = M::KEY | W::ID as u32;
+    const STORES_BF16: bool = M::STORES_BF16;
 
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {

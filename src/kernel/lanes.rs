@@ -442,6 +442,24 @@ mod tests {
                 );
             }
         }
+        // Partial stores: the first `len` lanes, the same bits as `half`, nothing past them.
+        for (k, c) in xs.chunks_exact(n).enumerate().step_by(97) {
+            let len = 1 + k % (n - 1);
+            let v = l.load_f32(c);
+            let mut h = vec![f16::from_bits(0x7E01); n];
+            let mut b = vec![bf16::from_bits(0x7F81); n];
+            l.store_partial(&mut h[..len], v);
+            l.store_partial(&mut b[..len], v);
+            for i in 0..n {
+                let (wh, wb) = if i < len {
+                    (f16::from_f32(c[i]), bf16::from_f32(c[i]))
+                } else {
+                    (f16::from_bits(0x7E01), bf16::from_bits(0x7F81))
+                };
+                assert!(h[i].to_bits() == wh.to_bits() || (h[i].is_nan() && wh.is_nan()));
+                assert_eq!(b[i].to_bits(), wb.to_bits(), "partial bf16 of {:e}", c[i]);
+            }
+        }
         // Pairs of vectors narrowed to bf16 together: the same bits as `half`, NaN included.
         for c in xs.chunks_exact(2 * n) {
             let mut b = vec![bf16::ZERO; 2 * n];
@@ -508,6 +526,9 @@ mod tests {
             if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
                 check_sums(t);
             }
+            if let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new() {
+                check_sums(t);
+            }
         }
         #[cfg(target_arch = "aarch64")]
         check_sums(crate::arch::aarch64::NeonToken::try_new().expect("NEON on aarch64"));
@@ -525,6 +546,14 @@ mod tests {
     #[test]
     fn avx512_conversions() {
         if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
+            check(t);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_bf16_conversions() {
+        if let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new() {
             check(t);
         }
     }

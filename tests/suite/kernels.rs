@@ -391,14 +391,16 @@ fn streaming_stores_match() {
     let mut rng = Rng(13);
     for isa in Isa::available() {
         for kind in kinds() {
-            for width in [1usize, 15, 16, 17, 100, 1000] {
+            for width in [1usize, 12, 15, 16, 17, 20, 100, 1000] {
                 let case = Case::<f32, f32>::random(&mut rng, kind, Style::Plain, 3, width);
                 let h: Vec<half::f16> = case.x.iter().map(|&v| half::f16::from_f32(v)).collect();
                 let b: Vec<half::bf16> = case.x.iter().map(|&v| half::bf16::from_f32(v)).collect();
-                // Offsets of 0 to 16 elements: every misalignment of the widest aligned stores
-                // (64 bytes of f32; 32 bytes of bf16, stored in pairs on AVX2) from the
-                // 16-byte alignment of the allocation.
-                for off in 0..17 {
+                // Offsets of 0 to 32 elements: every misalignment of the widest aligned stores
+                // (64 bytes: f32 vectors, and bf16 stored in pairs on AVX-512 with
+                // AVX512-BF16; 32 bytes of bf16 pairs on AVX2) from the 16-byte alignment of
+                // the allocation. Widths 12 and 20 end before the first aligned store (rows
+                // shorter than the way to it).
+                for off in 0..33 {
                     let n = common::norm(kind, case.eps).isa(isa);
                     let (g, be) = (case.gamma.as_deref(), case.beta.as_deref());
                     let label = format!("{isa} {kind:?} width {width} offset {off}");
