@@ -427,9 +427,10 @@ fn table(o: &Opts) {
     let isas = Isa::available();
     if !o.json {
         println!(
-            "simdnorm normbench: detected {best}, {} rayon threads; GB/s = bytes of x read + y written; \
+            "simdnorm normbench: detected {best}{}, {} rayon threads; GB/s = bytes of x read + y written; \
              ratio = GB/s / copy GB/s (same bytes, same buffers, same run); vs naive = speed-up over a \
              scalar loop{}",
+            avx512_bf16_note(),
             rayon::current_num_threads(),
             if PEERS {
                 "; vs candle = speed-up over candle-nn's CPU op, same inputs, same threads"
@@ -862,6 +863,20 @@ fn draw(path: &str, panels: &[(Kind, Vec<Series>)]) -> Result<(), Box<dyn std::e
     }
     root.present()?;
     Ok(())
+}
+
+/// Whether the `avx512` rows store bf16 with AVX512-BF16 (README, "Choosing the path").
+fn avx512_bf16_note() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::Avx512.is_available() && std::is_x86_feature_detected!("avx512bf16") {
+        let off = std::env::var(simdnorm::AVX512_BF16_ENV).is_ok_and(|v| v.trim() == "0");
+        return if off {
+            " (bf16 stores: integer rounding, SIMDNORM_AVX512_BF16=0)"
+        } else {
+            " (bf16 stores: AVX512-BF16)"
+        };
+    }
+    ""
 }
 
 /// The CPU's model name (Linux), for the chart's title.

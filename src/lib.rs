@@ -25,7 +25,7 @@
 //!
 //! | path ([`Isa`]) | where | `f32` lanes | `f16` conversion | `bf16` conversion |
 //! |---|---|---|---|---|
-//! | `Avx512` | x86-64 with AVX-512 F/BW/CD/DQ/VL | 16 | `vcvtph2ps` / `vcvtps2ph` zmm | `vpermw` / integer round-to-nearest-even in mask registers, `vpermw` |
+//! | `Avx512` | x86-64 with AVX-512 F/BW/CD/DQ/VL | 16 | `vcvtph2ps` / `vcvtps2ph` zmm | `vpermw` / `vcvtne2ps2bf16` where the CPU has AVX512-BF16 (subnormal lanes moved up by 2^-126 and back: the same bits), else integer round-to-nearest-even in mask registers, `vpermw` |
 //! | `Avx2` | x86-64 with AVX2, FMA, F16C | 8 | F16C `vcvtph2ps` / `vcvtps2ph` | shift / integer round-to-nearest-even, pack |
 //! | `Neon` | aarch64 | 4 | `fcvtl` / `fcvtn` | `shll` / integer round-to-nearest-even, `xtn` |
 //! | `Scalar` | everywhere | 4 (portable) | `half`'s software conversion | `half`'s software conversion |
@@ -34,7 +34,8 @@
 //! them for the weight and bias. [`isa()`] tells which path runs; [`Norm::isa`] forces one for a
 //! call, [`force_isa`] for the process, and the environment variable `SIMDNORM_ISA`
 //! (`scalar|avx2|avx512|neon`) at start-up (a path the CPU lacks is reported on stderr and the
-//! detected one is used).
+//! detected one is used). `SIMDNORM_AVX512_BF16=0` ([`AVX512_BF16_ENV`]) keeps the `Avx512`
+//! path's bf16 stores off AVX512-BF16 (the same bits, for comparison).
 //!
 //! ## Numerics
 //!
@@ -93,7 +94,7 @@ mod rows;
 
 pub use element::Element;
 pub use error::NormError;
-pub use isa::{ISA_ENV, Isa, ParseIsaError, force_isa, isa};
+pub use isa::{AVX512_BF16_ENV, ISA_ENV, Isa, ParseIsaError, force_isa, isa};
 pub use norm::{
     Norm, Stats, Stores, layer_norm, layer_norm_inplace, layer_norm_rows, layer_norm_rows_inplace,
     rms_norm, rms_norm_inplace, rms_norm_rows, rms_norm_rows_inplace,

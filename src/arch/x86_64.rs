@@ -654,20 +654,40 @@ impl Avx512Bf16Token {
         unsafe { Avx512Token::new_unchecked() }
     }
 
+    /// `v`, with its subnormal lanes (mask `sub`) moved away from zero by the smallest normal
+    /// `f32`, 2^-126: exact, and the result is normal. `vcvtneps2bf16` reads a subnormal lane
+    /// as zero, but it rounds a moved one on the same grid (bf16's subnormal spacing, 2^-133,
+    /// is also its spacing between 2^-126 and 2^-125, and 2^-126 is an even number of those
+    /// steps), so the moved lane's bf16 minus the encoding of 2^-126 (0x0080, in the low
+    /// 15 bits) is the subnormal rounded to nearest even: the integer rounding's bits.
+    #[inline(always)]
+    fn shift_subnormals(self, v: F16, sub: __mmask16) -> __m512 {
+        // SAFETY: AVX-512F/DQ proven by the token; register operands only.
+        unsafe {
+            let v: __m512 = cast(v);
+            let sign = _mm512_and_ps(v, _mm512_set1_ps(-0.0));
+            let min = _mm512_or_ps(sign, _mm512_set1_ps(f32::MIN_POSITIVE));
+            _mm512_mask_add_ps(v, sub, v, min)
+        }
+    }
+
     /// Sixteen `f32` lanes as bf16, rounded to nearest even (NaN kept NaN and quieted), in 256
-    /// bits: the same bits as [`Avx512Token`]'s integer rounding.
-    ///
-    /// `vcvtneps2bf16` rounds to nearest even and quiets NaN as `half` does, but reads a
-    /// subnormal `f32` as zero; a vector with a subnormal lane (rare: results below 2^-126)
-    /// takes the integer rounding instead, which keeps them.
+    /// bits: the same bits as [`Avx512Token`]'s integer rounding. `vcvtneps2bf16` rounds to
+    /// nearest even and quiets NaN as `half` does; subnormal lanes (rare: results below
+    /// 2^-126) go through [`Self::shift_subnormals`].
     #[inline(always)]
     fn narrow_bf16(self, v: F16) -> __m256i {
-        if self.base().subnormal_lanes(v) != 0 {
-            return self.base().narrow_bf16(v);
+        let sub = self.base().subnormal_lanes(v);
+        // SAFETY: AVX512-BF16, AVX-512F/BW/VL proven by the token; register operands only;
+        // the 256-bit bf16 vector and __m256i are the same 32 bytes.
+        unsafe {
+            if sub == 0 {
+                return core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(cast(v)));
+            }
+            let w = self.shift_subnormals(v, sub);
+            let r = core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(w));
+            _mm256_mask_sub_epi16(r, sub, r, _mm256_set1_epi16(0x0080))
         }
-        // SAFETY: AVX512-BF16 and AVX-512F proven by the token; register operands only; the
-        // 256-bit bf16 vector and __m256i are the same 32 bytes.
-        unsafe { core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(cast(v))) }
     }
 }
 
@@ -741,17 +761,20 @@ impl Lanes for Avx512Bf16Token {
     fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
         assert!(d.len() >= 32);
         let t = self.base();
-        if (t.subnormal_lanes(a) | t.subnormal_lanes(b)) != 0 {
-            // Rare (see narrow_bf16): the integer rounding, which keeps subnormals.
-            let (lo, hi) = d.split_at_mut(16);
-            t.store_bf16::<NT>(lo, a);
-            return t.store_bf16::<NT>(hi, b);
-        }
-        // SAFETY: AVX512-BF16 and AVX-512F proven by the token; register operands only. The
-        // low 16 words are `a`'s, the high 16 `b`'s; the bf16 vector and __m512i are the same
-        // 64 bytes.
+        // The low 16 words are `a`'s, the high 16 `b`'s.
+        let (sa, sb) = (t.subnormal_lanes(a), t.subnormal_lanes(b));
+        // SAFETY: AVX512-BF16, AVX-512F/BW proven by the token; register operands only; the
+        // bf16 vector and __m512i are the same 64 bytes.
         let v = unsafe {
-            core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
+            if (sa | sb) == 0 {
+                core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
+            } else {
+                // Rare: subnormal lanes, as in narrow_bf16.
+                let (a, b) = (self.shift_subnormals(a, sa), self.shift_subnormals(b, sb));
+                let r = core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(b, a));
+                let sub = ((sb as __mmask32) << 16) | sa as __mmask32;
+                _mm512_mask_sub_epi16(r, sub, r, _mm512_set1_epi16(0x0080))
+            }
         };
         let p: *mut __m512i = d.as_mut_ptr().cast();
         if NT {
