@@ -336,7 +336,7 @@ mod tests {
     }
 
     /// A weight with a few elements near 1e-39, so that their outputs are subnormal `f32`
-    /// (the vectors holding them take the integer rounding on the AVX512-BF16 token).
+    /// (the lanes the AVX512-BF16 token moves up by 2^-126 around its conversion).
     fn weight(width: usize) -> Vec<f32> {
         (0..width)
             .map(|i| {
@@ -409,6 +409,12 @@ mod tests {
                             )
                         };
                         let buf = vec![bf16::ZERO; n + off];
+                        // `xb` placed at `off` in a buffer of its own (in-place calls).
+                        let placed = || {
+                            let mut v = buf.clone();
+                            v[off..].copy_from_slice(&xb);
+                            v
+                        };
                         same_both_ways(&what("bf16 -> bf16"), || {
                             let y = &mut buf.clone()[off..];
                             norm.forward(&xb, rows, width, Some(&gb[..]), beta, y)
@@ -422,17 +428,14 @@ mod tests {
                             bits(y)
                         });
                         same_both_ways(&what("bf16 in place, f32 weights"), || {
-                            let mut v = buf.clone();
-                            v[off..].copy_from_slice(&xb);
+                            let mut v = placed();
                             let y = &mut v[off..];
                             norm.forward_inplace(y, rows, width, Some(&g[..]), beta32)
                                 .unwrap();
                             bits(y)
                         });
                         same_both_ways(&what("Pre-LN, bf16"), || {
-                            let mut h = buf.clone();
-                            h[off..].copy_from_slice(&xb);
-                            let mut y = buf.clone();
+                            let (mut h, mut y) = (placed(), buf.clone());
                             let (h, y) = (&mut h[off..], &mut y[off..]);
                             let st = Stats::default();
                             norm.residual_forward(h, &db, rows, width, Some(&gb[..]), beta, y, st)
@@ -447,8 +450,7 @@ mod tests {
                             bits(y)
                         });
                         same_both_ways(&what("Post-LN bf16 in place"), || {
-                            let mut v = buf.clone();
-                            v[off..].copy_from_slice(&xb);
+                            let mut v = placed();
                             let y = &mut v[off..];
                             let st = Stats::default();
                             norm.add_forward_inplace(
