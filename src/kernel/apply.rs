@@ -85,7 +85,8 @@ fn one<L: Lanes, const LAYER: bool, const G: bool, const B: bool>(
 /// The shortest row (in vectors) whose cached stores are aligned by a partial head ([`sweep`]).
 const ALIGN_MIN_VECTORS: usize = 16;
 
-/// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`.
+/// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`. With `NT`,
+/// the sweep prefetches the input `ahead` bytes past the elements it reads (see [`sweep`]).
 #[inline(always)]
 pub(crate) fn apply<
     L: Lanes,
@@ -99,6 +100,7 @@ pub(crate) fn apply<
     src: &[TI],
     dst: &mut [TO],
     a: &Affine<'_, W>,
+    ahead: usize,
 ) {
     // One loop per combination of kind, weight and bias, so that none of them is a branch
     // inside the loop.
@@ -106,32 +108,62 @@ pub(crate) fn apply<
         (true, Some(g), Some(b)) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a),
+            || sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a, ahead),
         ),
         (true, Some(g), None) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a),
+            || sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a, ahead),
         ),
         (true, None, Some(b)) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a),
+            || sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a, ahead),
         ),
         (true, None, None) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(l, src, dst, &[], &[], a),
+            || {
+                sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(
+                    l,
+                    src,
+                    dst,
+                    &[],
+                    &[],
+                    a,
+                    ahead,
+                )
+            },
         ),
         (false, Some(g), _) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(l, src, dst, g, &[], a),
+            || {
+                sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(
+                    l,
+                    src,
+                    dst,
+                    g,
+                    &[],
+                    a,
+                    ahead,
+                )
+            },
         ),
         (false, None, _) => outline(
             l,
             #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(l, src, dst, &[], &[], a),
+            || {
+                sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(
+                    l,
+                    src,
+                    dst,
+                    &[],
+                    &[],
+                    a,
+                    ahead,
+                )
+            },
         ),
     }
 }
@@ -155,6 +187,7 @@ fn sweep<
     g: &[W],
     b: &[W],
     a: &Affine<'_, W>,
+    ahead: usize,
 ) {
     let n = L::N;
     let width = dst.len();
@@ -210,20 +243,21 @@ fn sweep<
     // Non-temporal stores mean a batch too large for the caches: the rows come from memory,
     // and the statistics sweep of the next row would start on lines the hardware prefetcher
     // has not fetched (it follows demand loads, and this sweep reads the row from L1). So this
-    // sweep prefetches the elements after the row, where a contiguous batch's next row is
-    // (docs/PERFORMANCE.md: LayerNorm f16 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5). It fetches
-    // into L2, not L1: into L1, the next row evicts lines this sweep is still reading (the
-    // row, the weight and the bias fill most of a 32 KiB L1D at 4096 f32 elements); on Zen 4
-    // the L2 hint took 0.75-0.93 the time of the L1 hint at 8192x4096, every kernel and type.
-    // In a tiled LayerNorm batch (`tile_group`) the elements after a tile are the row's next
-    // tile, which the group's statistics sweep has just read: the hint finds them cached.
+    // sweep prefetches the input `ahead` bytes past each element it reads: row by row, the
+    // row's width, where a contiguous batch's next row is (docs/PERFORMANCE.md: LayerNorm f16
+    // 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5); in a tiled LayerNorm group (`tiled_rows`), the
+    // group's length in rows, the same columns of the next group's rows. It fetches into L2,
+    // not L1: into L1, the next row evicts lines this sweep is still reading (the row, the
+    // weight and the bias fill most of a 32 KiB L1D at 4096 f32 elements); on Zen 4 the L2
+    // hint took 0.75-0.93 the time of the L1 hint at 8192x4096, every kernel and type.
     // The address is only a hint (`Lanes::prefetch`); it may lie past the input.
-    let (row, bytes): (*const u8, usize) = if INPLACE {
-        (dst.as_ptr().cast(), TO::BYTES)
+    let row: *const u8 = if INPLACE {
+        dst.as_ptr().cast()
     } else {
-        (src.as_ptr().cast(), TI::BYTES)
+        src.as_ptr().cast()
     };
-    let next = row.wrapping_add(width * bytes);
+    let bytes = if INPLACE { TO::BYTES } else { TI::BYTES };
+    let next = row.wrapping_add(ahead);
     for (k, yd) in dst[head..full].chunks_exact_mut(step).enumerate() {
         let i = head + k * step;
         // One prefetch a step: a step's input is at most 64 bytes (a pair is 16 elements of at

@@ -462,12 +462,15 @@ fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: boo
         return careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p);
     };
     let a = affine(p, &plan, 0..dst.len());
-    apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a);
+    // With non-temporal stores the sweep prefetches the row after this one (`apply`).
+    let ahead = dst.len() * if INPLACE { TO::BYTES } else { TI::BYTES };
+    apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a, ahead);
     plan.stats
 }
 
 /// The fast path's apply sweep of `a`, with non-temporal stores when `p` says so (the sweep is
-/// compiled once for each kind of store).
+/// compiled once for each kind of store); with them, it prefetches the input `ahead` bytes past
+/// the elements it reads ([`apply`]).
 #[inline(always)]
 fn apply_stores<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
@@ -475,11 +478,12 @@ fn apply_stores<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: b
     dst: &mut [TO],
     p: &Params<'_, W>,
     a: &Affine<'_, W>,
+    ahead: usize,
 ) {
     if p.nt {
-        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, a);
+        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, a, ahead);
     } else {
-        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, a);
+        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, a, ahead);
     }
 }
 
@@ -644,6 +648,25 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 ) {
     debug_assert!((1..=MAX_GROUP).contains(&g));
     let width = dst_row(r0).len();
+    // With non-temporal stores, the apply sweeps prefetch the same columns of the next group's
+    // rows (`g` rows further on), which the next group's statistics sweeps read: so those read
+    // from L2 while the memory takes this group's stores. (Prefetching a tile's next columns
+    // instead, as a row alone does, finds lines the statistics sweeps have just read.) The rows
+    // are evenly spaced, so row `r0 + 1` gives the spacing.
+    let ahead = if g > 1 {
+        let (first, second) = if INPLACE {
+            let bytes = TO::BYTES;
+            (dst_row(r0).start * bytes, dst_row(r0 + 1).start * bytes)
+        } else {
+            (
+                src_row(r0).as_ptr() as usize,
+                src_row(r0 + 1).as_ptr() as usize,
+            )
+        };
+        (second - first) * g
+    } else {
+        width * if INPLACE { TO::BYTES } else { TI::BYTES }
+    };
     let mut plans = [None; MAX_GROUP];
     for (k, plan) in plans.iter_mut().enumerate().take(g) {
         let r = r0 + k;
@@ -662,7 +685,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
                 };
                 let d = &mut dst[dst_row(r)][cols.clone()];
                 let a = affine(p, plan, cols.clone());
-                apply_stores::<L, TI, TO, W, INPLACE>(l, s, d, p, &a);
+                apply_stores::<L, TI, TO, W, INPLACE>(l, s, d, p, &a, ahead);
             }
         }
         c0 = cols.end;
