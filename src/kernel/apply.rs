@@ -5,7 +5,7 @@ use pulp::Simd;
 use super::lanes::{
     F, Lanes, load, load_partial, pairs, store, store_nt, store_pair_nt, store_partial,
 };
-use super::outline;
+use super::own_call_if;
 use crate::element::Element;
 
 /// What the apply sweep computes per element. Fast path ([`apply`]): LayerNorm
@@ -105,22 +105,22 @@ pub(crate) fn apply<
     // One loop per combination of kind, weight and bias, so that none of them is a branch
     // inside the loop.
     match (a.layer, a.gamma, a.beta) {
-        (true, Some(g), Some(b)) => outline(
+        (true, Some(g), Some(b)) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a, ahead),
         ),
-        (true, Some(g), None) => outline(
+        (true, Some(g), None) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a, ahead),
         ),
-        (true, None, Some(b)) => outline(
+        (true, None, Some(b)) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a, ahead),
         ),
-        (true, None, None) => outline(
+        (true, None, None) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || {
@@ -135,7 +135,7 @@ pub(crate) fn apply<
                 )
             },
         ),
-        (false, Some(g), _) => outline(
+        (false, Some(g), _) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || {
@@ -150,7 +150,7 @@ pub(crate) fn apply<
                 )
             },
         ),
-        (false, None, _) => outline(
+        (false, None, _) => own_call_if::<_, _, NT>(
             l,
             #[inline(always)]
             || {

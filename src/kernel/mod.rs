@@ -41,11 +41,46 @@ pub(crate) fn outline<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// A closure as a pulp operation (for [`outline`]).
-#[cfg(debug_assertions)]
+/// Runs `f` as a function of its own in every build, still in the path's context: for the
+/// sweeps a row loop takes only on its rare or large-batch paths, the rescaled path
+/// ([`careful_row`]) and the apply sweeps with non-temporal stores. Inlined at every place a
+/// row loop may take them (row by row, in statistics groups, tiled), their copies made the
+/// crate's release build take 35-48 min on the twenty-fourth session's Intel Xeon, most of it
+/// in LLVM's PromoteMemToReg over functions of hundreds of KiB of machine code; each a call of
+/// its own, a few minutes (docs/PERFORMANCE.md, twenty-fifth session). A call per row (or per
+/// tile) of a batch large enough for non-temporal stores, or of a row outside the fast path's
+/// range, costs nothing measurable beside the row's sweep. `f` must be an `#[inline(always)]`
+/// closure, as for [`outline`].
+#[inline(always)]
+pub(crate) fn own_call<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
+    #[cfg(debug_assertions)]
+    {
+        l.own_frame(Call(f))
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        call_never_inlined(l, Call(f))
+    }
+}
+
+/// [`own_call`] when `OWN`, else [`outline`].
+#[inline(always)]
+pub(crate) fn own_call_if<L: Lanes, R, const OWN: bool>(l: L, f: impl FnOnce() -> R) -> R {
+    if OWN { own_call(l, f) } else { outline(l, f) }
+}
+
+/// `l.vectorize(op)` as a call of its own (for [`own_call`]): this function has no target
+/// features, so LLVM inlines neither it into the kernel nor the path's `#[target_feature]`
+/// function, in which `op` runs, into it.
+#[cfg(not(debug_assertions))]
+#[inline(never)]
+fn call_never_inlined<L: Lanes, Op: pulp::NullaryFnOnce>(l: L, op: Op) -> Op::Output {
+    l.vectorize(op)
+}
+
+/// A closure as a pulp operation (for [`outline`] and [`own_call`]).
 struct Call<F>(F);
 
-#[cfg(debug_assertions)]
 impl<R, F: FnOnce() -> R> pulp::NullaryFnOnce for Call<F> {
     type Output = R;
 
@@ -361,7 +396,7 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
     let eps = p.eps as f64 * scale * scale;
     Some(match p.kind {
         Kind::Rms => {
-            let ss = outline(
+            let ss = own_call(
                 l,
                 #[inline(always)]
                 || sum_sq::<L, X, true>(l, x, s32),
@@ -382,7 +417,7 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
         }
         Kind::Layer => {
             let k = x[0].to_f32() * s32;
-            let w = outline(
+            let w = own_call(
                 l,
                 #[inline(always)]
                 || welford::<L, X, true>(l, x, s32, k),
@@ -503,7 +538,7 @@ fn careful_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bo
     match careful {
         Some(plan) => {
             let a = affine(p, &plan, 0..dst.len());
-            outline(
+            own_call(
                 l,
                 #[inline(always)]
                 || apply_scaled::<L, TI, TO, W, INPLACE>(l, src, dst, &a),
