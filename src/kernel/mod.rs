@@ -44,13 +44,13 @@ pub(crate) fn outline<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
 /// Runs `f` as a function of its own in every build, still in the path's context: for the
 /// sweeps a row loop takes only on its rare or large-batch paths, the rescaled path
 /// ([`careful_row`]) and the apply sweeps with non-temporal stores. Inlined at every place a
-/// row loop may take them (row by row, in statistics groups, tiled), their copies made the
-/// crate's release build take 35-48 min on the twenty-fourth session's Intel Xeon, most of it
-/// in LLVM's PromoteMemToReg over functions of hundreds of KiB of machine code; each a call of
-/// its own, a few minutes (docs/PERFORMANCE.md, twenty-fifth session). A call per row (or per
-/// tile) of a batch large enough for non-temporal stores, or of a row outside the fast path's
-/// range, costs nothing measurable beside the row's sweep. `f` must be an `#[inline(always)]`
-/// closure, as for [`outline`].
+/// row loop may take them (row by row, in statistics groups, tiled), the crate's release build
+/// took 48 min (64 min of CPU) on a 2-core Intel Xeon VM, most of it in LLVM's PromoteMemToReg
+/// over functions of hundreds of KiB of machine code; each a call of its own, 9.5 min (15 min
+/// of CPU), the in-cache kernels as fast as before (docs/PERFORMANCE.md, twenty-fifth
+/// session). A call per row (or per tile) of a batch large enough for non-temporal stores, or
+/// of a row outside the fast path's range, costs nothing measurable beside the row's sweep.
+/// `f` must be an `#[inline(always)]` closure, as for [`outline`].
 #[inline(always)]
 pub(crate) fn own_call<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
     #[cfg(debug_assertions)]
