@@ -131,7 +131,9 @@ pub(crate) trait Batch: Send + Sized {
     /// (`crate::compiled` picks its copies by it).
     const KEY: u32;
     /// Whether the batch stores bf16 (the AVX-512 path then runs on
-    /// [`Avx512Bf16Token`](crate::arch::x86_64::Avx512Bf16Token) where the CPU has it).
+    /// [`Avx512Bf16Token`](crate::arch::x86_64::Avx512Bf16Token) where the CPU has it; read on
+    /// x86-64 only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const STORES_BF16: bool;
     /// Rows in the batch.
     #[cfg(feature = "rayon")]

@@ -116,7 +116,9 @@ pub(crate) trait Placement: Send + Sized {
     /// The placement and its element types as a `Batch::KEY` with the weight left `0`
     /// (`FusedBatch` adds it).
     const KEY: u32;
-    /// Whether the call stores bf16 (its residual stream or its output).
+    /// Whether the call stores bf16 (its residual stream or its output; `Batch::STORES_BF16`,
+    /// read on x86-64 only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const STORES_BF16: bool;
     /// Whether a group's residual sums can be normalized from an `f32` buffer of the call's
     /// own (the `f32` stream, or an `f32` output), so that a batch of wide rows takes the tiled
