@@ -103,68 +103,27 @@ pub(crate) fn apply<
     ahead: usize,
 ) {
     // One loop per combination of kind, weight and bias, so that none of them is a branch
-    // inside the loop.
+    // inside the loop; with non-temporal stores, each is a call of its own (`own_call`).
+    macro_rules! sweep {
+        ($layer:literal, $g:literal, $b:literal, $gs:expr, $bs:expr) => {
+            own_call_if::<_, _, NT>(
+                l,
+                #[inline(always)]
+                || {
+                    sweep::<L, TI, TO, W, INPLACE, $layer, $g, $b, NT>(
+                        l, src, dst, $gs, $bs, a, ahead,
+                    )
+                },
+            )
+        };
+    }
     match (a.layer, a.gamma, a.beta) {
-        (true, Some(g), Some(b)) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, true, true, NT>(l, src, dst, g, b, a, ahead),
-        ),
-        (true, Some(g), None) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, true, false, NT>(l, src, dst, g, &[], a, ahead),
-        ),
-        (true, None, Some(b)) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || sweep::<L, TI, TO, W, INPLACE, true, false, true, NT>(l, src, dst, &[], b, a, ahead),
-        ),
-        (true, None, None) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || {
-                sweep::<L, TI, TO, W, INPLACE, true, false, false, NT>(
-                    l,
-                    src,
-                    dst,
-                    &[],
-                    &[],
-                    a,
-                    ahead,
-                )
-            },
-        ),
-        (false, Some(g), _) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || {
-                sweep::<L, TI, TO, W, INPLACE, false, true, false, NT>(
-                    l,
-                    src,
-                    dst,
-                    g,
-                    &[],
-                    a,
-                    ahead,
-                )
-            },
-        ),
-        (false, None, _) => own_call_if::<_, _, NT>(
-            l,
-            #[inline(always)]
-            || {
-                sweep::<L, TI, TO, W, INPLACE, false, false, false, NT>(
-                    l,
-                    src,
-                    dst,
-                    &[],
-                    &[],
-                    a,
-                    ahead,
-                )
-            },
-        ),
+        (true, Some(g), Some(b)) => sweep!(true, true, true, g, b),
+        (true, Some(g), None) => sweep!(true, true, false, g, &[]),
+        (true, None, Some(b)) => sweep!(true, false, true, &[], b),
+        (true, None, None) => sweep!(true, false, false, &[], &[]),
+        (false, Some(g), _) => sweep!(false, true, false, g, &[]),
+        (false, None, _) => sweep!(false, false, false, &[], &[]),
     }
 }
 

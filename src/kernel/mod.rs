@@ -53,9 +53,10 @@ pub(crate) fn outline<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
 /// `f` must be an `#[inline(always)]` closure, as for [`outline`].
 #[inline(always)]
 pub(crate) fn own_call<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
+    // In debug builds `outline` already gives `f` a frame of its own.
     #[cfg(debug_assertions)]
     {
-        l.own_frame(Call(f))
+        outline(l, f)
     }
     #[cfg(not(debug_assertions))]
     {
