@@ -638,13 +638,34 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 /// non-temporal stores too, when `nt_tiles`): up to `MAX_GROUP` rows within `GROUP_BYTES`, so
 /// that the group stays in L2 between its statistics and its apply sweeps.
 ///
-/// Plain LayerNorm batches pass `nt_tiles`: out of cache, its row-by-row apply sweep reads the
-/// weight and the bias beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB
-/// L1D), and tiled it reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating,
-/// best of seven runs: `f32` 14.1 -> 11.5 ms, f16 7.6 -> 7.3 ms, bf16 8.25 -> 8.37 ms (within
-/// this VM's noise; docs/PERFORMANCE.md). RMSNorm's rows were slower tiled (1.19-1.25x the
-/// time; row by row, its sweep prefetches the next row), and so was one fused form (Post-LN
-/// LayerNorm `f32`, 1.19x): they pass `false`.
+/// Plain LayerNorm batches pass `nt_tiles` when a row's apply streams are too large for L1
+/// ([`nt_tiles`]): out of cache, the row-by-row apply sweep then reads the weight and the bias
+/// beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB L1D), and tiled it
+/// reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating, best of seven
+/// runs: `f32` 14.1 -> 11.5 ms. RMSNorm's rows were slower tiled (1.19-1.25x the time; row by
+/// row, its sweep prefetches the next row), and so was one fused form (Post-LN LayerNorm `f32`,
+/// 1.19x): they pass `false`.
+/// The most bytes of a row's input, weight and bias that a LayerNorm batch written with
+/// non-temporal stores applies row by row rather than tiled ([`tile_group`]).
+const NT_ROW_STREAM_BYTES: usize = 40 * 1024;
+
+/// Whether a LayerNorm batch of rows of `width` elements (`row_bytes` of input or output,
+/// whichever is larger) written with non-temporal stores applies in column tiles: when the
+/// row and its weight and bias (`W`) exceed `NT_ROW_STREAM_BYTES`, so that row by row the
+/// weight and bias would come from L2 for every row. Below that, row by row wins: its apply
+/// sweep reads the row from L1 where the statistics sweep has just left it (tiled, the group's
+/// rows are read again from L2), and it prefetches the next row while its stores go out. On
+/// the twenty-sixth session's Intel Xeon (48 KiB L1D), `8192x4096`, five alternating runs of
+/// one build, best: f16 8.30 -> 7.15 ms, bf16 8.54 -> 7.33 ms, bf16 with `f32` weights
+/// (40 KiB) 8.45 -> 7.40 ms row by row, `f32` (48 KiB) 15.5 tiled against 16.2 ms
+/// (docs/PERFORMANCE.md); on Zen 4 (32 KiB L1D) 16-bit rows with 16-bit weights measured
+/// within that VM's noise either way.
+#[inline(always)]
+pub(crate) fn nt_tiles<W: Element>(p: &Params<'_, W>, width: usize, row_bytes: usize) -> bool {
+    let affine = usize::from(p.gamma.is_some()) + usize::from(p.beta.is_some());
+    p.kind == Kind::Layer && row_bytes + width * W::BYTES * affine > NT_ROW_STREAM_BYTES
+}
+
 #[inline(always)]
 pub(crate) fn tile_group<W>(
     p: &Params<'_, W>,
@@ -830,7 +851,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        let tile = tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer);
+        let tile = tile_group(p, rows, width, row_bytes, nt_tiles(p, width, row_bytes));
         let block = if tile > 0 {
             tile
         } else {
