@@ -631,20 +631,6 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     }
 }
 
-/// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) a
-/// batch of `rows` rows applies together in column tiles ([`tiled_rows`]), or 0 when it goes
-/// row by row or in statistics groups ([`group_size`]). Rows of at least `2 * TILE` elements
-/// with a weight or a bias, in a batch of more than one row written with cached stores (or with
-/// non-temporal stores too, when `nt_tiles`): up to `MAX_GROUP` rows within `GROUP_BYTES`, so
-/// that the group stays in L2 between its statistics and its apply sweeps.
-///
-/// Plain LayerNorm batches pass `nt_tiles` when a row's apply streams are too large for L1
-/// ([`nt_tiles`]): out of cache, the row-by-row apply sweep then reads the weight and the bias
-/// beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB L1D), and tiled it
-/// reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating, best of seven
-/// runs: `f32` 14.1 -> 11.5 ms. RMSNorm's rows were slower tiled (1.19-1.25x the time; row by
-/// row, its sweep prefetches the next row), and so was one fused form (Post-LN LayerNorm `f32`,
-/// 1.19x): they pass `false`.
 /// The most bytes of a row's input, weight and bias that a LayerNorm batch written with
 /// non-temporal stores applies row by row rather than tiled ([`tile_group`]).
 const NT_ROW_STREAM_BYTES: usize = 40 * 1024;
@@ -666,6 +652,20 @@ pub(crate) fn nt_tiles<W: Element>(p: &Params<'_, W>, width: usize, row_bytes: u
     p.kind == Kind::Layer && row_bytes + width * W::BYTES * affine > NT_ROW_STREAM_BYTES
 }
 
+/// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) a
+/// batch of `rows` rows applies together in column tiles ([`tiled_rows`]), or 0 when it goes
+/// row by row or in statistics groups ([`group_size`]). Rows of at least `2 * TILE` elements
+/// with a weight or a bias, in a batch of more than one row written with cached stores (or with
+/// non-temporal stores too, when `nt_tiles`): up to `MAX_GROUP` rows within `GROUP_BYTES`, so
+/// that the group stays in L2 between its statistics and its apply sweeps.
+///
+/// Plain LayerNorm batches pass `nt_tiles` when a row's apply streams are too large for L1
+/// ([`nt_tiles`]): out of cache, the row-by-row apply sweep then reads the weight and the bias
+/// beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB L1D), and tiled it
+/// reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating, best of seven
+/// runs: `f32` 14.1 -> 11.5 ms. RMSNorm's rows were slower tiled (1.19-1.25x the time; row by
+/// row, its sweep prefetches the next row), and so was one fused form (Post-LN LayerNorm `f32`,
+/// 1.19x): they pass `false`.
 #[inline(always)]
 pub(crate) fn tile_group<W>(
     p: &Params<'_, W>,
