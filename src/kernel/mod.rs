@@ -631,26 +631,9 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     }
 }
 
-/// The most bytes of a row's input, weight and bias that a LayerNorm batch written with
-/// non-temporal stores applies row by row rather than tiled ([`tile_group`]).
+/// The most bytes of a row's input, weight and bias that a batch written with non-temporal
+/// stores applies row by row rather than tiled ([`tile_group`]).
 const NT_ROW_STREAM_BYTES: usize = 40 * 1024;
-
-/// Whether a LayerNorm batch of rows of `width` elements (`row_bytes` of input or output,
-/// whichever is larger) written with non-temporal stores applies in column tiles: when the
-/// row and its weight and bias (`W`) exceed `NT_ROW_STREAM_BYTES`, so that row by row the
-/// weight and bias would come from L2 for every row. Below that, row by row wins: its apply
-/// sweep reads the row from L1 where the statistics sweep has just left it (tiled, the group's
-/// rows are read again from L2), and it prefetches the next row while its stores go out. On
-/// the twenty-sixth session's Intel Xeon (48 KiB L1D), `8192x4096`, five alternating runs of
-/// one build, best: f16 8.30 -> 7.15 ms, bf16 8.54 -> 7.33 ms, bf16 with `f32` weights
-/// (40 KiB) 8.45 -> 7.40 ms row by row, `f32` (48 KiB) 15.5 tiled against 16.2 ms
-/// (docs/PERFORMANCE.md); on Zen 4 (32 KiB L1D) 16-bit rows with 16-bit weights measured
-/// within that VM's noise either way.
-#[inline(always)]
-pub(crate) fn nt_tiles<W: Element>(p: &Params<'_, W>, width: usize, row_bytes: usize) -> bool {
-    let affine = usize::from(p.gamma.is_some()) + usize::from(p.beta.is_some());
-    p.kind == Kind::Layer && row_bytes + width * W::BYTES * affine > NT_ROW_STREAM_BYTES
-}
 
 /// How many rows of `width` elements (`row_bytes` of input or output, whichever is larger) a
 /// batch of `rows` rows applies together in column tiles ([`tiled_rows`]), or 0 when it goes
@@ -659,25 +642,34 @@ pub(crate) fn nt_tiles<W: Element>(p: &Params<'_, W>, width: usize, row_bytes: u
 /// non-temporal stores too, when `nt_tiles`): up to `MAX_GROUP` rows within `GROUP_BYTES`, so
 /// that the group stays in L2 between its statistics and its apply sweeps.
 ///
-/// Plain LayerNorm batches pass `nt_tiles` when a row's apply streams are too large for L1
-/// ([`nt_tiles`]): out of cache, the row-by-row apply sweep then reads the weight and the bias
-/// beside the row (48 KiB of `f32` streams at 4096 elements, past a 32 KiB L1D), and tiled it
-/// reads them from L1. `rowtime -- 10 layer 8192x4096` on Zen 4, alternating, best of seven
-/// runs: `f32` 14.1 -> 11.5 ms. RMSNorm's rows were slower tiled (1.19-1.25x the time; row by
-/// row, its sweep prefetches the next row), and so was one fused form (Post-LN LayerNorm `f32`,
-/// 1.19x): they pass `false`.
+/// Plain LayerNorm batches pass `nt_tiles`, and with non-temporal stores their rows are tiled
+/// when a row, its weight and its bias (`W`) exceed `NT_ROW_STREAM_BYTES`: out of cache, the
+/// row-by-row apply sweep then reads the weight and the bias from L2 for every row (48 KiB of
+/// `f32` streams at 4096 elements, past a 32 KiB L1D), and tiled it reads them from L1.
+/// `rowtime -- 10 layer 8192x4096` on Zen 4, alternating, best of seven runs: `f32` 14.1 ->
+/// 11.5 ms. Below that size row by row wins: its apply sweep reads the row from L1 where the
+/// statistics sweep has just left it (tiled, the group's rows are read again from L2), and it
+/// prefetches the next row while its stores go out. On the twenty-sixth session's Intel Xeon
+/// (48 KiB L1D), `8192x4096`, five alternating runs of one build, best: f16 8.30 -> 7.15 ms,
+/// bf16 8.54 -> 7.33 ms, bf16 with `f32` weights (40 KiB) 8.45 -> 7.40 ms row by row, `f32`
+/// (48 KiB) 15.5 tiled against 16.2 ms (docs/PERFORMANCE.md); on Zen 4 (32 KiB L1D) 16-bit
+/// rows with 16-bit weights measured within that VM's noise either way. RMSNorm's rows were
+/// slower tiled (1.19-1.25x the time; row by row, its sweep prefetches the next row), and so
+/// was one fused form (Post-LN LayerNorm `f32`, 1.19x): they pass `false`.
 #[inline(always)]
-pub(crate) fn tile_group<W>(
+pub(crate) fn tile_group<W: Element>(
     p: &Params<'_, W>,
     rows: usize,
     width: usize,
     row_bytes: usize,
     nt_tiles: bool,
 ) -> usize {
-    let tiled = (!p.nt || nt_tiles)
+    let affine = usize::from(p.gamma.is_some()) + usize::from(p.beta.is_some());
+    let streams = row_bytes + width * W::BYTES * affine;
+    let tiled = (!p.nt || (nt_tiles && streams > NT_ROW_STREAM_BYTES))
         && width >= 2 * TILE
         && rows > 1
-        && (p.gamma.is_some() || p.beta.is_some())
+        && affine > 0
         && row_bytes <= GROUP_BYTES / 2;
     if tiled {
         (GROUP_BYTES / row_bytes).min(MAX_GROUP)
@@ -851,7 +843,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        let tile = tile_group(p, rows, width, row_bytes, nt_tiles(p, width, row_bytes));
+        let tile = tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer);
         let block = if tile > 0 {
             tile
         } else {
