@@ -126,11 +126,17 @@ impl Norm {
         if !(offset || widen) {
             return None;
         }
-        let mut g = gamma.map(widen_f32);
+        // The path this call will run on (an unavailable one fails the call's checks after
+        // this; `rows::serial` converts on the portable path then).
+        let isa = match self.isa {
+            Some(i) => i,
+            None => crate::isa::isa(),
+        };
+        let mut g = gamma.map(|g| widen_f32(isa, g));
         if offset && let Some(g) = g.as_mut() {
             g.iter_mut().for_each(|w| *w += self.weight_offset);
         }
-        Some((g, beta.map(widen_f32)))
+        Some((g, beta.map(|b| widen_f32(isa, b))))
     }
 
     /// The kernel parameters of a validated call on rows of `width` elements writing `out_bytes`
@@ -432,25 +438,29 @@ impl Norm {
 }
 
 /// Batches of at least this many rows use f32 copies of 16-bit weights and biases, converted
-/// once per call, instead of converting them again in every row's sweep. Measured on the
-/// development machine (f16 data and weights, one thread, `normbench` runs before and after;
-/// docs/PERFORMANCE.md): 128x4096 LayerNorm 123 -> 110 us, RMSNorm 80 -> 59 us. The copies cost
-/// about 2 us per call (allocation and `half`'s slice conversion), more than they save on
-/// batches of a few rows.
-pub(crate) const WIDEN_MIN_ROWS: usize = 64;
+/// once per call, instead of converting them again in every row's sweep (docs/PERFORMANCE.md).
+/// First measured with `half`'s slice conversion (about 2 us a call then): 128x4096 f16
+/// LayerNorm 123 -> 110 us, RMSNorm 80 -> 59 us, from 64 rows. With the kernels' own
+/// conversion (`widen_f32`), on the twenty-seventh session's Xeon (scratch copy of the crate,
+/// one thread, best of two runs of 200 samples, copies from 1 row against from 64 rows): 8x4096
+/// x0.90-1.005 the time (LayerNorm f16 1.005, bf16 0.97; RMSNorm f16 0.95, bf16 0.90), 16x4096
+/// x0.86-0.94, 32x4096 x0.87-0.90, 16x768 x0.90-0.96; 4x4096 x1.01-1.19 and 1x4096 x1.29-1.84,
+/// where a call converts more than its rows reuse.
+pub(crate) const WIDEN_MIN_ROWS: usize = 8;
 
 /// f32 copies of a call's weight and bias (see `Norm::f32_params`).
 pub(crate) type F32Params = (Option<Vec<f32>>, Option<Vec<f32>>);
 
-/// A slice widened to f32 (exact).
-fn widen_f32<W: Element>(s: &[W]) -> Vec<f32> {
-    use half::slice::HalfFloatSliceExt;
+/// A slice widened to f32 (exact), by the kernels' own conversions on the path `isa`.
+fn widen_f32<W: Element>(isa: Isa, s: &[W]) -> Vec<f32> {
     let mut out = vec![0.0f32; s.len()];
-    match W::tag(s) {
-        crate::element::SliceRef::F32(s) => out.copy_from_slice(s),
-        crate::element::SliceRef::F16(s) => s.convert_to_f32_slice(&mut out),
-        crate::element::SliceRef::Bf16(s) => s.convert_to_f32_slice(&mut out),
-    }
+    crate::rows::serial(
+        isa,
+        crate::rows::Widen {
+            src: s,
+            dst: &mut out,
+        },
+    );
     out
 }
 
@@ -573,4 +583,42 @@ pub fn layer_norm_rows_inplace<T: Element, W: Element>(
 ) -> Result<(), NormError> {
     let rows = rows_of(x.len(), width)?;
     Norm::layer(eps).forward_inplace(x, rows, width, gamma, beta)
+}
+
+#[cfg(test)]
+mod tests {
+    use half::{bf16, f16};
+
+    use super::widen_f32;
+    use crate::{Element, Isa};
+
+    /// `widen_f32` on `isa` against `half`'s conversion, bit for bit (any NaN for a NaN).
+    fn widened_as_half<T: Element>(isa: Isa, s: &[T]) {
+        let w = widen_f32(isa, s);
+        assert_eq!(w.len(), s.len());
+        for (i, (&got, &e)) in w.iter().zip(s).enumerate() {
+            let want = e.to_f32();
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{isa} {} element {i}: {got:e} for {want:e}",
+                T::NAME
+            );
+        }
+    }
+
+    /// The weight copies are exact on every path this CPU has: every 16-bit pattern, in
+    /// slices whose lengths leave every size of partial last vector.
+    #[test]
+    fn weight_copies_are_exact() {
+        let h: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+        let b: Vec<bf16> = (0..=u16::MAX).map(bf16::from_bits).collect();
+        let f: Vec<f32> = h.iter().map(|v| v.to_f32()).collect();
+        for isa in Isa::available() {
+            for len in (0..=40).chain([h.len() - 13, h.len()]) {
+                widened_as_half(isa, &h[h.len() - len..]);
+                widened_as_half(isa, &b[..len]);
+                widened_as_half(isa, &f[..len]);
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::{Lanes, Portable};
-use crate::kernel::{Layout, Params, norm_rows};
+use crate::kernel::{Layout, Params, norm_rows, widen_into};
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -192,6 +192,34 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
                 norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd)
             }
         }
+    }
+}
+
+/// A slice to widen to `f32` ([`widen_into`]) as a batch, so that it runs on the dispatched
+/// path: each element is a "row", so that a split is a split of both slices.
+pub(crate) struct Widen<'a, T> {
+    pub src: &'a [T],
+    pub dst: &'a mut [f32],
+}
+
+impl<T: Element> Batch for Widen<'_, T> {
+    const KEY: u32 = batch_key(4, T::ID, 0, 0, 0);
+    const STORES_BF16: bool = false;
+
+    #[cfg(feature = "rayon")]
+    fn rows(&self) -> usize {
+        self.src.len()
+    }
+
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize) -> (Self, Self) {
+        let (s0, s1) = self.src.split_at(rows);
+        let (d0, d1) = self.dst.split_at_mut(rows);
+        (Widen { src: s0, dst: d0 }, Widen { src: s1, dst: d1 })
+    }
+
+    fn run<L: Lanes>(self, l: L) {
+        widen_into(l, self.src, self.dst)
     }
 }
 

@@ -91,6 +91,28 @@ impl<R, F: FnOnce() -> R> pulp::NullaryFnOnce for Call<F> {
     }
 }
 
+/// `src` into `dst` as `f32` (exact; `dst` at least as long), on the path `l`: the call-wide
+/// `f32` copies of 16-bit weights and biases (`Norm::f32_params`), whole vectors through the
+/// path's conversions, the tail through a partial vector.
+pub(crate) fn widen_into<L: Lanes, T: Element>(l: L, src: &[T], dst: &mut [f32]) {
+    l.vectorize(Call(
+        #[inline(always)]
+        || {
+            let n = L::N;
+            let dst = &mut dst[..src.len()];
+            let full = src.len() / n * n;
+            let (whole, tail) = src.split_at(full);
+            let (out, out_tail) = dst.split_at_mut(full);
+            for (v, o) in whole.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+                l.store_f32::<false>(o, lanes::load(l, v));
+            }
+            if !tail.is_empty() {
+                l.store_partial(out_tail, lanes::load_partial(l, tail));
+            }
+        },
+    ))
+}
+
 /// Which normalization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
