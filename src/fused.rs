@@ -13,6 +13,7 @@
 
 use crate::element::Element;
 use crate::kernel::fused::{Add, AddInPlace, FusedBatch, Placement, PreLn};
+use crate::norm::Widened;
 use crate::rows::parallel;
 use crate::{Norm, NormError, Parallelism, Stats};
 
@@ -116,9 +117,11 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        if let Some((g, b)) = self.f32_params(gamma, beta, rows) {
+        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width) {
             let plain = self.weight_offset(0.0);
-            return plain.run_fused(place, rows, width, alpha, g.as_deref(), b.as_deref(), stats);
+            let (g, b) = (g.as_ref(), b.as_ref());
+            let (g, b) = (g.map(Widened::as_slice), b.map(Widened::as_slice));
+            return plain.run_fused(place, rows, width, alpha, g, b, stats);
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
         if rows == 0 {

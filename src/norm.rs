@@ -113,16 +113,21 @@ impl Norm {
 
     /// The weight and bias in f32, when the call should use f32 copies: `offset + gamma` when
     /// there is a weight offset to apply, and plain widened copies of 16-bit weights for a batch
-    /// of at least [`WIDEN_MIN_ROWS`] rows (converted once per call instead of once per row; the
-    /// widening is exact, so results do not change). `None`: use the caller's slices.
+    /// of at least [`WIDEN_MIN_ROWS`] rows and [`WIDEN_MIN_ELEMENTS`] elements (converted once
+    /// per call instead of once per row; the widening is exact, so results do not change).
+    /// `None`: use the caller's slices.
     pub(crate) fn f32_params<W: Element>(
         &self,
         gamma: Option<&[W]>,
         beta: Option<&[W]>,
         rows: usize,
+        width: usize,
     ) -> Option<F32Params> {
         let offset = self.weight_offset != 0.0 && gamma.is_some();
-        let widen = W::BYTES == 2 && rows >= WIDEN_MIN_ROWS && (gamma.is_some() || beta.is_some());
+        let widen = W::BYTES == 2
+            && rows >= WIDEN_MIN_ROWS
+            && rows.saturating_mul(width) >= WIDEN_MIN_ELEMENTS
+            && (gamma.is_some() || beta.is_some());
         if !(offset || widen) {
             return None;
         }
@@ -132,11 +137,13 @@ impl Norm {
             Some(i) => i,
             None => crate::isa::isa(),
         };
-        let mut g = gamma.map(|g| widen_f32(isa, g));
+        let mut g = gamma.map(|g| Widened::new(isa, g));
         if offset && let Some(g) = g.as_mut() {
-            g.iter_mut().for_each(|w| *w += self.weight_offset);
+            g.as_mut_slice()
+                .iter_mut()
+                .for_each(|w| *w += self.weight_offset);
         }
-        Some((g, beta.map(|b| widen_f32(isa, b))))
+        Some((g, beta.map(|b| Widened::new(isa, b))))
     }
 
     /// The kernel parameters of a validated call on rows of `width` elements writing `out_bytes`
@@ -397,7 +404,7 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        if let Some((g, b)) = self.f32_params(gamma, beta, rows) {
+        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width) {
             let plain = self.weight_offset(0.0);
             return plain.exec(
                 src,
@@ -405,8 +412,8 @@ impl Norm {
                 dst_stride,
                 rows,
                 width,
-                g.as_deref(),
-                b.as_deref(),
+                g.as_ref().map(Widened::as_slice),
+                b.as_ref().map(Widened::as_slice),
                 stats,
             );
         }
@@ -437,31 +444,55 @@ impl Norm {
     }
 }
 
-/// Batches of at least this many rows use f32 copies of 16-bit weights and biases, converted
-/// once per call, instead of converting them again in every row's sweep (docs/PERFORMANCE.md).
-/// First measured with `half`'s slice conversion (about 2 us a call then): 128x4096 f16
-/// LayerNorm 123 -> 110 us, RMSNorm 80 -> 59 us, from 64 rows. With the kernels' own
-/// conversion (`widen_f32`), on the twenty-seventh session's Xeon (scratch copy of the crate,
-/// one thread, best of two runs of 200 samples, copies from 1 row against from 64 rows): 8x4096
-/// x0.90-1.005 the time (LayerNorm f16 1.005, bf16 0.97; RMSNorm f16 0.95, bf16 0.90), 16x4096
-/// x0.86-0.94, 32x4096 x0.87-0.90, 16x768 x0.90-0.96; 4x4096 x1.01-1.19 and 1x4096 x1.29-1.84,
-/// where a call converts more than its rows reuse.
+/// Batches of at least this many rows (and [`WIDEN_MIN_ELEMENTS`] elements) use f32 copies of
+/// 16-bit weights and biases, converted once per call, instead of converting them again in
+/// every row's sweep (docs/PERFORMANCE.md). First measured with `half`'s slice conversion
+/// (about 2 us a call then): 128x4096 f16 LayerNorm 123 -> 110 us, RMSNorm 80 -> 59 us, from 64
+/// rows. With the kernels' own conversion (`Widened`), on the twenty-seventh session's Xeon
+/// (scratch copy of the crate, one thread, best of two runs of 200 samples, copies from 1 row
+/// against from 64 rows): 8x4096 x0.90-1.00 the time, 16x4096 x0.86-0.94, 32x4096 x0.87-0.90,
+/// 16x768 x0.90-0.96; 4x4096 x1.01-1.19 and 1x4096 x1.29-1.83, where a call converts more than
+/// its rows reuse.
 pub(crate) const WIDEN_MIN_ROWS: usize = 8;
 
-/// f32 copies of a call's weight and bias (see `Norm::f32_params`).
-pub(crate) type F32Params = (Option<Vec<f32>>, Option<Vec<f32>>);
+/// The fewest elements (`rows * width`) of a batch that uses the f32 copies: short rows save
+/// little per row, and a copy's fixed cost (an allocation and a dispatch) stays. Same runs as
+/// [`WIDEN_MIN_ROWS`]: 16x128 took x1.03-1.05 the time with copies; 64x128 (8192 elements,
+/// copies in both settings) x1.00-1.09, which is that VM's noise.
+pub(crate) const WIDEN_MIN_ELEMENTS: usize = 8192;
 
-/// A slice widened to f32 (exact), by the kernels' own conversions on the path `isa`.
-fn widen_f32<W: Element>(isa: Isa, s: &[W]) -> Vec<f32> {
-    let mut out = vec![0.0f32; s.len()];
-    crate::rows::serial(
-        isa,
-        crate::rows::Widen {
-            src: s,
-            dst: &mut out,
-        },
-    );
-    out
+/// f32 copies of a call's weight and bias (see `Norm::f32_params`).
+pub(crate) type F32Params = (Option<Widened>, Option<Widened>);
+
+/// A slice widened to f32 (exact) by the kernels' own conversions, starting on a 64-byte line
+/// as a caller's buffers may not (a 64-byte load of a weight vector that straddles two lines
+/// costs two).
+pub(crate) struct Widened {
+    buf: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl Widened {
+    /// `s` in f32, converted on the path `isa`.
+    fn new<W: Element>(isa: Isa, s: &[W]) -> Widened {
+        // Room for the elements wherever the first line boundary falls.
+        let spare = 64 / size_of::<f32>() - 1;
+        let mut buf = vec![0.0f32; s.len() + spare];
+        let start = buf.as_ptr().align_offset(64).min(spare);
+        let len = s.len();
+        let dst = &mut buf[start..start + len];
+        crate::rows::serial(isa, crate::rows::Widen { src: s, dst });
+        Widened { buf, start, len }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        &self.buf[self.start..self.start + self.len]
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.buf[self.start..self.start + self.len]
+    }
 }
 
 /// Elements from the start of the first row to the end of the last: `(rows - 1) * stride +
@@ -589,13 +620,18 @@ pub fn layer_norm_rows_inplace<T: Element, W: Element>(
 mod tests {
     use half::{bf16, f16};
 
-    use super::widen_f32;
+    use super::Widened;
     use crate::{Element, Isa};
 
-    /// `widen_f32` on `isa` against `half`'s conversion, bit for bit (any NaN for a NaN).
+    /// `Widened::new` on `isa` against `half`'s conversion, bit for bit (any NaN for a NaN).
     fn widened_as_half<T: Element>(isa: Isa, s: &[T]) {
-        let w = widen_f32(isa, s);
+        let w = Widened::new(isa, s);
+        let w = w.as_slice();
         assert_eq!(w.len(), s.len());
+        assert!(
+            w.is_empty() || (w.as_ptr() as usize).is_multiple_of(64),
+            "not on a line"
+        );
         for (i, (&got, &e)) in w.iter().zip(s).enumerate() {
             let want = e.to_f32();
             assert!(

@@ -541,10 +541,11 @@ fn strided_errors() {
 fn widened_match<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
     let mut rng = Rng(seed);
     let bits = |v: &[T]| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
-    // 8 rows: the fewest that use the copies (`WIDEN_MIN_ROWS`).
+    // 8 rows of 1025 (a partial last vector on every path): the fewest rows that use the
+    // copies (`WIDEN_MIN_ROWS`), past `WIDEN_MIN_ELEMENTS`.
     for (kind, (rows, width)) in [Kind::Rms, Kind::Layer]
         .into_iter()
-        .flat_map(|k| [(k, (70, 300)), (k, (8, 37))])
+        .flat_map(|k| [(k, (70, 300)), (k, (8, 1025))])
     {
         let case = Case::<T, W>::random(&mut rng, kind, Style::Plain, rows, width);
         for isa in Isa::available() {
