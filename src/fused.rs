@@ -119,8 +119,8 @@ impl Norm {
     ) -> Result<(), NormError> {
         if let Some((g, b)) = self.f32_params(gamma, beta, rows, width) {
             let plain = self.weight_offset(0.0);
-            let (g, b) = (g.as_ref(), b.as_ref());
-            let (g, b) = (g.map(Widened::as_slice), b.map(Widened::as_slice));
+            let g = g.as_ref().map(Widened::as_slice);
+            let b = b.as_ref().map(Widened::as_slice);
             return plain.run_fused(place, rows, width, alpha, g, b, stats);
         }
         let isa = self.check_params(rows, width, gamma, beta, &stats)?;
