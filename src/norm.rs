@@ -133,10 +133,7 @@ impl Norm {
         }
         // The path this call will run on (an unavailable one fails the call's checks after
         // this; `rows::serial` converts on the portable path then).
-        let isa = match self.isa {
-            Some(i) => i,
-            None => crate::isa::isa(),
-        };
+        let isa = self.isa.unwrap_or_else(isa);
         let mut g = gamma.map(|g| Widened::new(isa, g));
         if offset && let Some(g) = g.as_mut() {
             g.as_mut_slice()
@@ -468,9 +465,9 @@ pub(crate) type F32Params = (Option<Widened>, Option<Widened>);
 /// as a caller's buffers may not (a 64-byte load of a weight vector that straddles two lines
 /// costs two).
 pub(crate) struct Widened {
+    /// The copy is `buf[start..]`.
     buf: Vec<f32>,
     start: usize,
-    len: usize,
 }
 
 impl Widened {
@@ -480,18 +477,18 @@ impl Widened {
         let spare = 64 / size_of::<f32>() - 1;
         let mut buf = vec![0.0f32; s.len() + spare];
         let start = buf.as_ptr().align_offset(64).min(spare);
-        let len = s.len();
-        let dst = &mut buf[start..start + len];
+        buf.truncate(start + s.len());
+        let dst = &mut buf[start..];
         crate::rows::serial(isa, crate::rows::Widen { src: s, dst });
-        Widened { buf, start, len }
+        Widened { buf, start }
     }
 
     pub(crate) fn as_slice(&self) -> &[f32] {
-        &self.buf[self.start..self.start + self.len]
+        &self.buf[self.start..]
     }
 
     fn as_mut_slice(&mut self) -> &mut [f32] {
-        &mut self.buf[self.start..self.start + self.len]
+        &mut self.buf[self.start..]
     }
 }
 

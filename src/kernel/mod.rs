@@ -686,12 +686,13 @@ pub(crate) fn tile_group<W: Element>(
     row_bytes: usize,
     nt_tiles: bool,
 ) -> usize {
-    let affine = usize::from(p.gamma.is_some()) + usize::from(p.beta.is_some());
-    let streams = row_bytes + width * W::BYTES * affine;
+    // How many of the weight and the bias the call has.
+    let params = usize::from(p.gamma.is_some()) + usize::from(p.beta.is_some());
+    let streams = row_bytes + width * W::BYTES * params;
     let tiled = (!p.nt || (nt_tiles && streams > NT_ROW_STREAM_BYTES))
         && width >= 2 * TILE
         && rows > 1
-        && affine > 0
+        && params > 0
         && row_bytes <= GROUP_BYTES / 2;
     if tiled {
         (GROUP_BYTES / row_bytes).min(MAX_GROUP)
