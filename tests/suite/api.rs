@@ -217,6 +217,12 @@ fn zero_rows_is_ok() {
 
 fn threads_match<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
     let mut rng = Rng(seed);
+    // Called from this thread (outside any pool, the caller runs a block itself) and from a
+    // worker of a pool (the blocks go to `rayon::join`).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("a 3-thread pool");
     for kind in [Kind::Rms, Kind::Layer] {
         for (rows, width) in [(2usize, 5000usize), (37, 333), (257, 64)] {
             let case = Case::<T, W>::random(&mut rng, kind, Style::Plain, rows, width);
@@ -229,17 +235,21 @@ fn threads_match<T: simdnorm::Element, W: simdnorm::Element>(seed: u64) {
                     Parallelism::Rayon(7),
                     Parallelism::Auto,
                 ] {
-                    let threaded = case.run(isa, par);
-                    let bits =
-                        |v: &Vec<T>| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
-                    assert_eq!(
-                        bits(&serial.0),
-                        bits(&threaded.0),
-                        "{isa} {par:?} {kind:?} {rows}x{width}"
-                    );
-                    let sb = |v: &Vec<f32>| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(sb(&serial.1), sb(&threaded.1));
-                    assert_eq!(sb(&serial.2), sb(&threaded.2));
+                    for (from, threaded) in [
+                        ("outside", case.run(isa, par)),
+                        ("in a pool", pool.install(|| case.run(isa, par))),
+                    ] {
+                        let bits =
+                            |v: &Vec<T>| v.iter().map(|e| e.to_f32().to_bits()).collect::<Vec<_>>();
+                        assert_eq!(
+                            bits(&serial.0),
+                            bits(&threaded.0),
+                            "{isa} {par:?} {kind:?} {rows}x{width}, called {from}"
+                        );
+                        let sb = |v: &Vec<f32>| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(sb(&serial.1), sb(&threaded.1), "{from}");
+                        assert_eq!(sb(&serial.2), sb(&threaded.2), "{from}");
+                    }
                 }
             }
         }
