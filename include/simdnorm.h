@@ -92,10 +92,10 @@ extern "C" {
 const char *simdnorm_status_message(int32_t status);
 
 // Sets how calls use threads, for the whole process: 0 (the default) spreads large batches
-// (4 MiB of input or more) over the Rust rayon pool and runs small ones on the calling thread;
-// 1 always runs on the calling thread (use this when the backend has its own thread pool and
-// calls simdnorm from each of its threads on its own rows); n >= 2 always splits a batch into
-// up to n blocks of rows on the rayon pool.
+// (2 MiB of input or more, 1 MiB a thread) over the Rust rayon pool and runs small ones on
+// the calling thread; 1 always runs on the calling thread (use this when the backend has its
+// own thread pool and calls simdnorm from each of its threads on its own rows); n >= 2 always
+// splits a batch into up to n blocks of rows on the rayon pool.
 void simdnorm_set_threads(size_t threads);
 
 // The value last given to `simdnorm_set_threads` (0 by default).

@@ -108,10 +108,10 @@ pub extern "C" fn simdnorm_status_message(status: i32) -> *const c_char {
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets how calls use threads, for the whole process: 0 (the default) spreads large batches
-/// (4 MiB of input or more) over the Rust rayon pool and runs small ones on the calling thread;
-/// 1 always runs on the calling thread (use this when the backend has its own thread pool and
-/// calls simdnorm from each of its threads on its own rows); n >= 2 always splits a batch into
-/// up to n blocks of rows on the rayon pool.
+/// (2 MiB of input or more, 1 MiB a thread) over the Rust rayon pool and runs small ones on
+/// the calling thread; 1 always runs on the calling thread (use this when the backend has its
+/// own thread pool and calls simdnorm from each of its threads on its own rows); n >= 2 always
+/// splits a batch into up to n blocks of rows on the rayon pool.
 #[unsafe(no_mangle)]
 pub extern "C" fn simdnorm_set_threads(threads: usize) {
     THREADS.store(threads, Ordering::Relaxed);

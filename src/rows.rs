@@ -12,8 +12,9 @@ use crate::kernel::{Layout, Params, norm_rows, widen_into};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Parallelism {
-    /// Rayon's pool when the batch is at least [`PAR_MIN_BYTES`] and has two rows or more;
-    /// the calling thread otherwise.
+    /// Rayon's pool when the batch has two rows or more and gives each thread at least
+    /// [`PAR_MIN_BYTES`] of input (2 MiB of input for two threads); the calling thread
+    /// otherwise.
     #[default]
     Auto,
     /// Always the calling thread (for backends that run their own thread pool).
@@ -33,21 +34,32 @@ impl Parallelism {
     }
 }
 
-/// The smallest batch, in bytes of input, that [`Parallelism::Auto`] spreads over threads; also
-/// the least input each thread gets.
+/// The least input, in bytes, of each block of rows that [`Parallelism::Auto`] gives a thread:
+/// a batch is spread over threads from `2 * PAR_MIN_BYTES` of input up, in as many blocks of at
+/// least this size as there are threads.
 ///
 /// Measured with `cargo run --release --example normbench -- --threshold` (RMSNorm, f32, width
-/// 4096, called from outside the pool as a backend's main thread would) on the 2-core AMD EPYC
-/// (Zen 4, AVX-512) development machine, two runs, speed-up of the pool over one thread:
+/// 4096, called from outside the pool as a backend's main thread would; the pool forced to one
+/// block per thread) on the twenty-eighth session's 2-core Intel Xeon VM, speed-up of two
+/// threads over one. Run 1-2: a scratch build of this crate with the caller running a block
+/// itself (see `parallel`); run 3-4: the same build handing both blocks to the pool with
+/// `rayon::join`, as the crate did until then; run 5-6: the crate's build.
 ///
 /// | batch | 128 KiB | 512 KiB | 1 MiB | 2 MiB | 4 MiB | 8 MiB | 32 MiB |
 /// |---|---|---|---|---|---|---|---|
-/// | run 1 | 0.20 | 0.44 | 0.74 | 1.17 | 0.96 | 1.44 | 1.20 |
-/// | run 2 | 0.26 | 0.65 | 0.67 | 0.88 | 0.87 | 1.33 | 1.14 |
+/// | run 1 | 0.14 | 0.40 | 0.87 | 1.54 | 1.72 | 1.58 | 1.86 |
+/// | run 2 | 0.11 | 0.42 | 1.01 | 1.95 | 1.79 | 1.89 | 1.83 |
+/// | run 3 (`join`) | 0.17 | 0.28 | 0.51 | 0.77 | 1.16 | 0.88 | 1.80 |
+/// | run 4 (`join`) | 0.20 | 0.67 | 0.51 | 1.13 | 1.45 | 0.91 | 1.51 |
+/// | run 5 | 0.15 | 0.40 | 0.89 | 2.95 | 1.79 | 1.85 | 1.91 |
+/// | run 6 | 0.10 | 0.39 | 1.00 | 2.60 | 1.81 | 1.84 | 1.90 |
 ///
-/// Handing a job to rayon's pool and waiting for it costs 10-20 us here, the time of a whole
-/// 1 MiB norm: below 4 MiB threads lose or break even, at 8 MiB (two blocks of 4 MiB) they win.
-pub const PAR_MIN_BYTES: usize = 4 * 1024 * 1024;
+/// Handing a block to the pool and waiting for it costs 15-31 us on this VM (about the time of
+/// a 1 MiB norm): threads break even at blocks of 512 KiB (a 1 MiB batch) and win from blocks of
+/// 1 MiB. (With `rayon::join` from outside the pool, 4 MiB in blocks of 2 MiB was the first
+/// batch to win, and 8 MiB lost again: `parallel`.) On the 2-core Zen 4 VM of the first
+/// sessions, with `rayon::join`, the threshold was 4 MiB a block.
+pub const PAR_MIN_BYTES: usize = 1024 * 1024;
 
 /// The smallest output, in bytes, that [`Stores::Auto`](crate::Stores::Auto) writes with
 /// non-temporal stores: an output this large does not stay in a typical last-level cache
