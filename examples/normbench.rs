@@ -550,7 +550,8 @@ fn shape<T: Element>(
 }
 
 /// Time per call of RMSNorm f32 on one thread and on the whole pool (forced split), for batch
-/// sizes from 16 KiB to 32 MiB: the crossover is where `PAR_MIN_BYTES` belongs.
+/// sizes from 16 KiB to 32 MiB: where two threads start to win, each thread's half is where
+/// `PAR_MIN_BYTES` (the least input a thread gets) belongs.
 fn threshold(o: &Opts) {
     let width = 4096;
     println!(
