@@ -26,7 +26,7 @@
 //! | path ([`Isa`]) | where | `f32` lanes | `f16` conversion | `bf16` conversion |
 //! |---|---|---|---|---|
 //! | `Avx512` | x86-64 with AVX-512 F/BW/CD/DQ/VL | 16 | `vcvtph2ps` / `vcvtps2ph` zmm | `vpermw` / `vcvtne2ps2bf16` where the CPU has AVX512-BF16 (subnormal lanes moved up by 2^-126 and back: the same bits), else integer round-to-nearest-even in mask registers, `vpermw` |
-//! | `Avx2` | x86-64 with AVX2, FMA, F16C | 8 | F16C `vcvtph2ps` / `vcvtps2ph` | shift / integer round-to-nearest-even, pack |
+//! | `Avx2` | x86-64 with AVX2, FMA, F16C | 8 | F16C `vcvtph2ps` / `vcvtps2ph` | byte shuffle / integer round-to-nearest-even, pack (without the NaN fix-up in batches of 8 rows or more whose weight and bias are finite) |
 //! | `Neon` | aarch64 | 4 | `fcvtl` / `fcvtn` | `shll` / integer round-to-nearest-even, `xtn` |
 //! | `Scalar` | everywhere | 4 (portable) | `half`'s software conversion | `half`'s software conversion |
 //!

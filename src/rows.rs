@@ -3,10 +3,12 @@
 //! One dispatch into a `#[target_feature]` context per block of rows, never per row. A large
 //! batch is cut into one contiguous block of rows per thread.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::{Lanes, Portable};
-use crate::kernel::{Layout, Params, norm_rows, widen_into};
+use crate::kernel::{Layout, Params, all_finite, norm_rows, widen_into};
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -232,6 +234,37 @@ impl<T: Element> Batch for Widen<'_, T> {
 
     fn run<L: Lanes>(self, l: L) {
         widen_into(l, self.src, self.dst)
+    }
+}
+
+/// A slice to check for NaN and infinities ([`all_finite`]) as a batch, so that it runs on the
+/// dispatched path: each element is a "row", as for [`Widen`]. `bad` is set when an element is
+/// not finite (the halves of a split share it).
+pub(crate) struct Finite<'a, T> {
+    pub src: &'a [T],
+    pub bad: &'a AtomicBool,
+}
+
+impl<T: Element> Batch for Finite<'_, T> {
+    const KEY: u32 = batch_key(5, T::ID, 0, 0, 0);
+    const STORES_BF16: bool = false;
+
+    #[cfg(feature = "rayon")]
+    fn rows(&self) -> usize {
+        self.src.len()
+    }
+
+    #[cfg(feature = "rayon")]
+    fn split(self, rows: usize) -> (Self, Self) {
+        let (s0, s1) = self.src.split_at(rows);
+        let bad = self.bad;
+        (Finite { src: s0, bad }, Finite { src: s1, bad })
+    }
+
+    fn run<L: Lanes>(self, l: L) {
+        if !all_finite(l, self.src) {
+            self.bad.store(true, Ordering::Relaxed);
+        }
     }
 }
 

@@ -341,17 +341,13 @@ impl Lanes for Avx2Token {
     const BF16_PAIRS: bool = true;
     #[inline(always)]
     fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
-        assert!(d.len() >= 16);
-        // SAFETY: 32 writable bytes (asserted); AVX2 proven by the token.
-        unsafe {
-            let a = _mm256_srli_epi32::<16>(self.round_bf16(a));
-            let b = _mm256_srli_epi32::<16>(self.round_bf16(b));
-            // Each 128-bit half packs a's four words, then b's: [a0-3 b0-3 | a4-7 b4-7] (the
-            // words are below 0x10000, so the unsigned saturation never clamps); quadwords
-            // 0, 2, 1, 3 put them in order.
-            let p = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b));
-            store256::<NT>(d.as_mut_ptr().cast(), p)
-        }
+        self.store_rounded_pair::<NT>(d, self.round_bf16(a), self.round_bf16(b))
+    }
+    // Without the NaN fix-up, three of the seven operations of each vector's rounding
+    // (docs/PERFORMANCE.md: a bf16 RMSNorm apply loop took x0.85-0.91 the time on Zen 3).
+    #[inline(always)]
+    fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
+        self.store_rounded_pair::<NT>(d, self.round_bf16_finite(a), self.round_bf16_finite(b))
     }
     #[inline(always)]
     fn load_partial<T: Element>(self, s: &[T]) -> F8 {
@@ -387,16 +383,43 @@ impl Avx2Token {
     /// could carry a NaN's payload into Inf.
     #[inline(always)]
     fn round_bf16(self, v: F8) -> __m256i {
+        let rounded = self.round_bf16_finite(v);
         // SAFETY: AVX2 proven by the token; register operands only.
         unsafe {
             let v: __m256 = cast(v);
-            let b = _mm256_castps_si256(v);
-            // Add 0x7FFF plus the lowest kept bit (bit 16).
-            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
-            let rounded = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), lsb);
-            let quiet = _mm256_or_si256(b, _mm256_set1_epi32(0x40_0000));
+            let quiet = _mm256_or_si256(_mm256_castps_si256(v), _mm256_set1_epi32(0x40_0000));
             let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
             _mm256_blendv_epi8(rounded, quiet, nan)
+        }
+    }
+
+    /// [`Avx2Token::round_bf16`] for lanes that are not NaN (the same bits; a NaN lane may
+    /// come out as an infinity or a zero).
+    #[inline(always)]
+    fn round_bf16_finite(self, v: F8) -> __m256i {
+        // SAFETY: AVX2 proven by the token; register operands only.
+        unsafe {
+            let b = _mm256_castps_si256(cast(v));
+            // Add 0x7FFF plus the lowest kept bit (bit 16).
+            let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+            _mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), lsb)
+        }
+    }
+
+    /// Stores the top halves of the lanes of `a` and then of `b` (rounded by
+    /// [`Avx2Token::round_bf16`] or its finite form): 16 bf16 in one 32-byte store.
+    #[inline(always)]
+    fn store_rounded_pair<const NT: bool>(self, d: &mut [bf16], a: __m256i, b: __m256i) {
+        assert!(d.len() >= 16);
+        // SAFETY: 32 writable bytes (asserted); AVX2 proven by the token.
+        unsafe {
+            let a = _mm256_srli_epi32::<16>(a);
+            let b = _mm256_srli_epi32::<16>(b);
+            // Each 128-bit half packs a's four words, then b's: [a0-3 b0-3 | a4-7 b4-7] (the
+            // words are below 0x10000, so the unsigned saturation never clamps); quadwords
+            // 0, 2, 1, 3 put them in order.
+            let p = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b));
+            store256::<NT>(d.as_mut_ptr().cast(), p)
         }
     }
 }

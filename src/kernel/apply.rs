@@ -23,6 +23,9 @@ pub(crate) struct Affine<'a, W> {
     pub post: f32,
     pub gamma: Option<&'a [W]>,
     pub beta: Option<&'a [W]>,
+    /// No output of the fast path is NaN (`Params::finite`): its bf16 pairs may be narrowed
+    /// without the NaN fix-up ([`Lanes::store_bf16_pair_finite`]).
+    pub finite: bool,
 }
 
 /// The per-row constants of the sweep, splatted once.
@@ -232,7 +235,7 @@ fn sweep<
             let y1 = unsafe {
                 vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &yd[n..], g, b, i + n)
             };
-            store_pair_nt::<L, TO, NT>(l, yd, y, y1);
+            store_pair_nt::<L, TO, NT>(l, yd, y, y1, a.finite);
         } else {
             store_nt::<L, TO, NT>(l, yd, y);
         }

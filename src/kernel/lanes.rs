@@ -84,6 +84,14 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
         self.store_bf16::<NT>(lo, a);
         self.store_bf16::<NT>(hi, b);
     }
+    /// [`Lanes::store_bf16_pair`] for `a` and `b` without NaN lanes: the same bits for every
+    /// other value, and an unspecified bf16 for a NaN lane. The apply sweep uses it where its
+    /// output cannot be NaN (`Params::finite`). The default is [`Lanes::store_bf16_pair`]; a
+    /// path whose rounding spends operations on NaN overrides it.
+    #[inline(always)]
+    fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
+        self.store_bf16_pair::<NT>(d, a, b)
+    }
     /// Loads `s` (fewer than `N` elements) into the low lanes, zeros above. The default goes
     /// through a zeroed buffer on the stack; paths with masked loads override it.
     #[inline(always)]
@@ -188,16 +196,22 @@ pub(crate) const fn pairs<L: Lanes, T: Element>() -> bool {
 }
 
 /// Stores `a` and then `b` into the first `2 L::N` elements of `d`, as [`store_nt`] twice;
-/// through [`Lanes::store_bf16_pair`] for bf16.
+/// through [`Lanes::store_bf16_pair`] for bf16, or [`Lanes::store_bf16_pair_finite`] when
+/// `finite` (neither vector has a NaN lane).
 #[inline(always)]
 pub(crate) fn store_pair_nt<L: Lanes, T: Element, const NT: bool>(
     l: L,
     d: &mut [T],
     a: F<L>,
     b: F<L>,
+    finite: bool,
 ) {
     if let SliceMut::Bf16(d) = T::tag_mut(d) {
-        return l.store_bf16_pair::<NT>(d, a, b);
+        return if finite {
+            l.store_bf16_pair_finite::<NT>(d, a, b)
+        } else {
+            l.store_bf16_pair::<NT>(d, a, b)
+        };
     }
     let (lo, hi) = d.split_at_mut(L::N);
     store_nt::<L, T, NT>(l, lo, a);
@@ -460,17 +474,27 @@ mod tests {
                 assert_eq!(b[i].to_bits(), wb.to_bits(), "partial bf16 of {:e}", c[i]);
             }
         }
-        // Pairs of vectors narrowed to bf16 together: the same bits as `half`, NaN included.
+        // Pairs of vectors narrowed to bf16 together: the same bits as `half`, NaN included;
+        // the finite form, the same bits for every value but NaN.
         for c in xs.chunks_exact(2 * n) {
             let mut b = vec![bf16::ZERO; 2 * n];
+            let mut f = vec![bf16::ZERO; 2 * n];
             l.store_bf16_pair::<false>(&mut b, l.load_f32(c), l.load_f32(&c[n..]));
-            for (&x, &y) in c.iter().zip(&b) {
+            l.store_bf16_pair_finite::<false>(&mut f, l.load_f32(c), l.load_f32(&c[n..]));
+            for ((&x, &y), &z) in c.iter().zip(&b).zip(&f) {
                 let want = bf16::from_f32(x);
                 assert!(
                     y.to_bits() == want.to_bits(),
                     "bf16 pair of {x:e} ({:#x}): {:#x} vs {:#x}",
                     x.to_bits(),
                     y.to_bits(),
+                    want.to_bits()
+                );
+                assert!(
+                    x.is_nan() || z.to_bits() == want.to_bits(),
+                    "finite bf16 pair of {x:e} ({:#x}): {:#x} vs {:#x}",
+                    x.to_bits(),
+                    z.to_bits(),
                     want.to_bits()
                 );
             }

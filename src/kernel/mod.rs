@@ -12,6 +12,7 @@ pub(crate) mod stats;
 
 use apply::{Affine, apply, apply_scaled};
 use lanes::{Lanes, MAX_LANES};
+use pulp::Simd;
 use short::is_short;
 use stats::{Welford, one_block, sum_sq, welford, welford_rows};
 
@@ -113,6 +114,39 @@ pub(crate) fn widen_into<L: Lanes, T: Element>(l: L, src: &[T], dst: &mut [f32])
     ))
 }
 
+/// Whether every element of `src` is finite, on the path `l`: each vector times zero is added
+/// to one of four accumulators (zero for a finite element, NaN for NaN or an infinity), so that
+/// the check is one multiply-add a vector, with no branch (the call-wide check of
+/// `Params::finite`).
+pub(crate) fn all_finite<L: Lanes, T: Element>(l: L, src: &[T]) -> bool {
+    l.vectorize(Call(
+        #[inline(always)]
+        || {
+            let s = l.simd();
+            let n = L::N;
+            let zero = s.splat_f32s(0.0);
+            let mut acc = [zero; 4];
+            let mut blocks = src.chunks_exact(4 * n);
+            for b in &mut blocks {
+                for (a, v) in acc.iter_mut().zip(b.chunks_exact(n)) {
+                    *a = l.fma(lanes::load(l, v), zero, *a);
+                }
+            }
+            let mut rest = blocks.remainder().chunks_exact(n);
+            for v in &mut rest {
+                acc[0] = l.fma(lanes::load(l, v), zero, acc[0]);
+            }
+            let tail = rest.remainder();
+            if !tail.is_empty() {
+                acc[1] = l.fma(lanes::load_partial(l, tail), zero, acc[1]);
+            }
+            let sum = s.add_f32s(s.add_f32s(acc[0], acc[1]), s.add_f32s(acc[2], acc[3]));
+            // A NaN lane makes the sum NaN, which is not zero.
+            l.hsum(sum) == 0.0
+        },
+    ))
+}
+
 /// Which normalization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -132,6 +166,13 @@ pub(crate) struct Params<'a, W> {
     pub beta: Option<&'a [W]>,
     /// Write the output with non-temporal stores (a batch too large to stay in cache).
     pub nt: bool,
+    /// The weight and bias are finite, so that no output of the fast path is NaN: its
+    /// normalized values are finite (a row whose statistics leave [TINY, HUGE] takes the
+    /// rescaled path), and a finite value times a finite weight plus a finite bias rounds to
+    /// an infinity at worst. Its bf16 output may then be narrowed without the NaN fix-up
+    /// (`Affine::finite`). Checked only where that pays (`Norm::params`); `false` is always
+    /// correct.
+    pub finite: bool,
 }
 
 impl<W: Copy> Params<'_, W> {
@@ -489,6 +530,7 @@ fn affine<'a, W>(p: &Params<'a, W>, plan: &RowPlan, cols: Range<usize>) -> Affin
         post: plan.post,
         gamma: p.gamma.map(|g| &g[cols.clone()]),
         beta: p.beta.map(|b| &b[cols]),
+        finite: p.finite,
     }
 }
 

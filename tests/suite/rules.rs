@@ -179,3 +179,92 @@ fn subnormal_outputs_from_huge_eps() {
         }
     }
 }
+
+/// A weight or bias with NaN or ±Inf (NaN payloads that the bf16 rounding would carry into the
+/// sign or the exponent among them) makes those outputs NaN or infinite, and a bf16 output is
+/// the f32 output of the same call narrowed as `half` narrows it, bit for bit: batches large
+/// enough to check their weights narrow bf16 without the NaN fix-up only when the weight and
+/// bias are finite. Finite weights are checked the same way. Every path, plain and fused
+/// (Post-LN) calls.
+#[test]
+fn non_finite_weights_narrow_bf16_as_half() {
+    use half::bf16;
+    let (rows, width) = (16, 1000);
+    let mut rng = Rng(11);
+    let bad = [
+        f32::NAN,
+        -f32::NAN,
+        f32::from_bits(0x7FFF_FFFF),
+        f32::from_bits(0xFFFF_FFFF),
+        f32::from_bits(0x7FFF_8000),
+        f32::from_bits(0x7F80_0001),
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            for poisoned in [false, true] {
+                let x: Vec<bf16> = common::row(&mut rng, Style::Plain, rows * width);
+                let d: Vec<bf16> = common::row(&mut rng, Style::Plain, rows * width);
+                let mut gamma: Vec<f32> = (0..width).map(|_| rng.range(0.5, 1.5) as f32).collect();
+                let mut beta: Vec<f32> = (0..width).map(|_| rng.range(-1.0, 1.0) as f32).collect();
+                if poisoned {
+                    for (k, &v) in bad.iter().enumerate() {
+                        gamma[3 + 97 * k] = v;
+                        beta[50 + 113 * k] = v;
+                    }
+                }
+                let beta = (kind == Kind::Layer).then_some(&beta[..]);
+                let norm = common::norm(kind, 1e-5).isa(isa);
+                let label = format!("{isa} {kind:?} poisoned {poisoned}");
+                let mut wide = vec![0.0f32; rows * width];
+                let mut narrow = vec![bf16::ZERO; rows * width];
+                norm.forward(&x, rows, width, Some(&gamma), beta, &mut wide)
+                    .unwrap();
+                norm.forward(&x, rows, width, Some(&gamma), beta, &mut narrow)
+                    .unwrap();
+                let plain = (wide.clone(), narrow.clone());
+                norm.add_forward(
+                    &x,
+                    &d,
+                    1.0,
+                    rows,
+                    width,
+                    Some(&gamma),
+                    beta,
+                    &mut wide,
+                    Stats::default(),
+                )
+                .unwrap();
+                norm.add_forward(
+                    &x,
+                    &d,
+                    1.0,
+                    rows,
+                    width,
+                    Some(&gamma),
+                    beta,
+                    &mut narrow,
+                    Stats::default(),
+                )
+                .unwrap();
+                for (form, (wide, narrow)) in [("plain", &plain), ("post-ln", &(wide, narrow))] {
+                    for (i, (&w, &n)) in wide.iter().zip(narrow).enumerate() {
+                        assert_eq!(
+                            n.to_bits(),
+                            bf16::from_f32(w).to_bits(),
+                            "{label} {form}: element {i}, f32 {w:e} ({:#x})",
+                            w.to_bits()
+                        );
+                    }
+                    // The poisoned columns are not finite; the others are.
+                    let col_bad =
+                        |c: usize| !gamma[c].is_finite() || beta.is_some_and(|b| !b[c].is_finite());
+                    for (i, &w) in wide.iter().enumerate() {
+                        assert_eq!(w.is_finite(), !col_bad(i % width), "{label} {form}: {i}");
+                    }
+                }
+            }
+        }
+    }
+}
