@@ -343,8 +343,8 @@ impl Lanes for Avx2Token {
     fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
         self.store_rounded_pair::<NT>(d, self.round_bf16(a), self.round_bf16(b))
     }
-    // Without the NaN fix-up, three of the seven operations of each vector's rounding
-    // (docs/PERFORMANCE.md: a bf16 RMSNorm apply loop took x0.85-0.91 the time on Zen 3).
+    // Without the NaN fix-up: three of the seven operations of each vector's rounding fewer
+    // (docs/PERFORMANCE.md: RMSNorm bf16 batches took x0.85-0.98 the time on Zen 3).
     #[inline(always)]
     fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
         self.store_rounded_pair::<NT>(d, self.round_bf16_finite(a), self.round_bf16_finite(b))
