@@ -129,8 +129,7 @@ impl Norm {
         }
         // Streaming stores for a large `y`, as for a plain norm; the residual stream written back
         // by Pre-LN always goes through the cache.
-        let out_bytes = rows.saturating_mul(width).saturating_mul(M::OUT_BYTES);
-        let p = self.params(isa, gamma, beta, rows, width, out_bytes, M::OUT_BF16);
+        let p = self.params::<W, M::Out>(isa, gamma, beta, rows, width);
         let tasks = match self.par {
             Parallelism::None => 1,
             par => par.blocks(rows, width * M::X_BYTES),

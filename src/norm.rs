@@ -148,24 +148,21 @@ impl Norm {
     }
 
     /// The kernel parameters of a validated call on `rows` rows of `width` elements writing
-    /// `out_bytes` bytes of output (bf16 when `bf16_out`): streaming stores for an output too
-    /// large to stay in cache (`Stores::Auto`), or as the caller set; and whether the weight
-    /// and bias are finite (`Params::finite`), checked for bf16 output in batches that would
-    /// take f32 copies of 16-bit weights ([`WIDEN_MIN_ROWS`], [`WIDEN_MIN_ELEMENTS`]): there
-    /// the check, one read of the weight and the bias, costs little against the rows'
-    /// narrowing it lightens.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn params<'a, W: Element>(
+    /// output of type `O`: streaming stores for an output too large to stay in cache
+    /// (`Stores::Auto`), or as the caller set; and whether the weight and bias are finite
+    /// (`Params::finite`), checked for bf16 output in batches that would take f32 copies of
+    /// 16-bit weights ([`WIDEN_MIN_ROWS`], [`WIDEN_MIN_ELEMENTS`]): there the check, one read
+    /// of the weight and the bias, costs little against the rows' narrowing it lightens.
+    pub(crate) fn params<'a, W: Element, O: Element>(
         &self,
         isa: Isa,
         gamma: Option<&'a [W]>,
         beta: Option<&'a [W]>,
         rows: usize,
         width: usize,
-        out_bytes: usize,
-        bf16_out: bool,
     ) -> Params<'a, W> {
-        let finite = bf16_out
+        let out_bytes = rows.saturating_mul(width).saturating_mul(O::BYTES);
+        let finite = O::ID == bf16::ID
             && rows >= WIDEN_MIN_ROWS
             && rows.saturating_mul(width) >= WIDEN_MIN_ELEMENTS
             && all_finite(isa, gamma)
@@ -436,15 +433,7 @@ impl Norm {
         if rows == 0 {
             return Ok(());
         }
-        let p = self.params(
-            isa,
-            gamma,
-            beta,
-            rows,
-            width,
-            rows.saturating_mul(width).saturating_mul(TO::BYTES),
-            TO::ID == bf16::ID,
-        );
+        let p = self.params::<W, TO>(isa, gamma, beta, rows, width);
         let block = Block {
             src: src.map(|(s, _)| s),
             dst,

@@ -111,8 +111,8 @@ pub(crate) fn residual_update<L: Lanes, X: Element, D: Element, const SCRATCH: b
 pub(crate) trait Placement: Send + Sized {
     /// Bytes of one element of the residual stream `x`.
     const X_BYTES: usize;
-    /// Bytes of one element of the output.
-    const OUT_BYTES: usize;
+    /// The output's element type (`Norm::params`).
+    type Out: Element;
     /// The placement and its element types as a `Batch::KEY` with the weight left `0`
     /// (`FusedBatch` adds it).
     const KEY: u32;
@@ -120,8 +120,6 @@ pub(crate) trait Placement: Send + Sized {
     /// read on x86-64 only).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const STORES_BF16: bool;
-    /// Whether the output is bf16 (`Norm::params`).
-    const OUT_BF16: bool;
     /// Whether a group's residual sums can be normalized from an `f32` buffer of the call's
     /// own (the `f32` stream, or an `f32` output), so that a batch of wide rows takes the tiled
     /// apply of a plain norm ([`tile_group`]) with no scratch rows.
@@ -205,10 +203,9 @@ pub(crate) struct AddInPlace<'a, X, D> {
 
 impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
-    const OUT_BYTES: usize = O::BYTES;
+    type Out = O;
     const KEY: u32 = batch_key(1, X::ID, D::ID, O::ID, 0);
     const STORES_BF16: bool = X::ID == bf16::ID || O::ID == bf16::ID;
-    const OUT_BF16: bool = O::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -280,10 +277,9 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
 
 impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
-    const OUT_BYTES: usize = O::BYTES;
+    type Out = O;
     const KEY: u32 = batch_key(2, X::ID, D::ID, O::ID, 0);
     const STORES_BF16: bool = O::ID == bf16::ID;
-    const OUT_BF16: bool = O::ID == bf16::ID;
     const TILED: bool = O::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -340,10 +336,9 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
 
 impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
-    const OUT_BYTES: usize = X::BYTES;
+    type Out = X;
     const KEY: u32 = batch_key(3, X::ID, D::ID, X::ID, 0);
     const STORES_BF16: bool = X::ID == bf16::ID;
-    const OUT_BF16: bool = X::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]

@@ -217,38 +217,12 @@ fn non_finite_weights_narrow_bf16_as_half() {
                 let beta = (kind == Kind::Layer).then_some(&beta[..]);
                 let norm = common::norm(kind, 1e-5).isa(isa);
                 let label = format!("{isa} {kind:?} poisoned {poisoned}");
-                let mut wide = vec![0.0f32; rows * width];
-                let mut narrow = vec![bf16::ZERO; rows * width];
-                norm.forward(&x, rows, width, Some(&gamma), beta, &mut wide)
-                    .unwrap();
-                norm.forward(&x, rows, width, Some(&gamma), beta, &mut narrow)
-                    .unwrap();
-                let plain = (wide.clone(), narrow.clone());
-                norm.add_forward(
-                    &x,
-                    &d,
-                    1.0,
-                    rows,
-                    width,
-                    Some(&gamma),
-                    beta,
-                    &mut wide,
-                    Stats::default(),
-                )
-                .unwrap();
-                norm.add_forward(
-                    &x,
-                    &d,
-                    1.0,
-                    rows,
-                    width,
-                    Some(&gamma),
-                    beta,
-                    &mut narrow,
-                    Stats::default(),
-                )
-                .unwrap();
-                for (form, (wide, narrow)) in [("plain", &plain), ("post-ln", &(wide, narrow))] {
+                let wide = plain_and_post_ln::<f32>(&norm, &x, &d, width, &gamma, beta);
+                let narrow = plain_and_post_ln::<bf16>(&norm, &x, &d, width, &gamma, beta);
+                for (form, wide, narrow) in [
+                    ("plain", &wide[0], &narrow[0]),
+                    ("post-ln", &wide[1], &narrow[1]),
+                ] {
                     for (i, (&w, &n)) in wide.iter().zip(narrow).enumerate() {
                         assert_eq!(
                             n.to_bits(),
@@ -267,4 +241,25 @@ fn non_finite_weights_narrow_bf16_as_half() {
             }
         }
     }
+}
+
+/// The outputs of `norm` (plain, then Post-LN `x + d`) on the rows of `x`, as `O`.
+fn plain_and_post_ln<O: simdnorm::Element>(
+    norm: &Norm,
+    x: &[half::bf16],
+    d: &[half::bf16],
+    width: usize,
+    gamma: &[f32],
+    beta: Option<&[f32]>,
+) -> [Vec<O>; 2] {
+    let rows = x.len() / width;
+    let mut y = [
+        vec![O::from_f32(0.0); x.len()],
+        vec![O::from_f32(0.0); x.len()],
+    ];
+    let g = Some(gamma);
+    norm.forward(x, rows, width, g, beta, &mut y[0]).unwrap();
+    norm.add_forward(x, d, 1.0, rows, width, g, beta, &mut y[1], Stats::default())
+        .unwrap();
+    y
 }
