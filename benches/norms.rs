@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench norms` (all); `cargo bench --bench norms -- rms_norm/f16` (a group);
 //! `cargo bench --bench norms --features bench-peers` adds candle's CPU op as id `candle`.
+//! From the workspace's root: the benches are the package `simdnorm-benches` (benches/Cargo.toml),
+//! so that simdnorm's own test builds never compile criterion.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use half::{bf16, f16};
