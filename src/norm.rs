@@ -1,7 +1,5 @@
 //! The public API: free functions for the common cases and the [`Norm`] builder for the rest.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use half::bf16;
 
 use crate::element::Element;
@@ -472,11 +470,7 @@ pub(crate) const WIDEN_MIN_ELEMENTS: usize = 8192;
 /// plain loop here is compiled for the baseline x86-64, 0.36-0.45 us for 4096 `f32` on the
 /// twenty-ninth session's Zen 3).
 fn all_finite<W: Element>(isa: Isa, s: Option<&[W]>) -> bool {
-    s.is_none_or(|src| {
-        let bad = AtomicBool::new(false);
-        crate::rows::serial(isa, crate::rows::Finite { src, bad: &bad });
-        !bad.load(Ordering::Relaxed)
-    })
+    s.is_none_or(|src| crate::rows::on_path(isa, crate::rows::Finite(src)))
 }
 
 /// f32 copies of a call's weight and bias (see `Norm::f32_params`).
@@ -500,7 +494,7 @@ impl Widened {
         let start = buf.as_ptr().align_offset(64).min(spare);
         buf.truncate(start + s.len());
         let dst = &mut buf[start..];
-        crate::rows::serial(isa, crate::rows::Widen { src: s, dst });
+        crate::rows::on_path(isa, crate::rows::Widen { src: s, dst });
         Widened { buf, start }
     }
 

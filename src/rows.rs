@@ -3,8 +3,6 @@
 //! One dispatch into a `#[target_feature]` context per block of rows, never per row. A large
 //! batch is cut into one contiguous block of rows per thread.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::{Lanes, Portable};
@@ -209,62 +207,51 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
     }
 }
 
-/// A slice to widen to `f32` ([`widen_into`]) as a batch, so that it runs on the dispatched
-/// path: each element is a "row", so that a split is a split of both slices.
+/// Work run once on a dispatched path ([`on_path`]): one `#[target_feature]` context, and a
+/// result. A [`Batch`] runs as one ([`serial`]); the call-wide work on a weight or bias
+/// ([`Widen`], [`Finite`]) is one of its own, with nothing to split.
+pub(crate) trait OnPath: Sized {
+    type Output;
+    /// As [`Batch::STORES_BF16`].
+    const STORES_BF16: bool = false;
+    fn run<L: Lanes>(self, l: L) -> Self::Output;
+}
+
+/// A whole batch as work on a path.
+struct Whole<B>(B);
+
+impl<B: Batch> OnPath for Whole<B> {
+    type Output = ();
+    const STORES_BF16: bool = B::STORES_BF16;
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        self.0.run(l)
+    }
+}
+
+/// A slice widened to `f32` ([`widen_into`]) on the dispatched path.
 pub(crate) struct Widen<'a, T> {
     pub src: &'a [T],
     pub dst: &'a mut [f32],
 }
 
-impl<T: Element> Batch for Widen<'_, T> {
-    const KEY: u32 = batch_key(4, T::ID, 0, 0, 0);
-    const STORES_BF16: bool = false;
-
-    #[cfg(feature = "rayon")]
-    fn rows(&self) -> usize {
-        self.src.len()
-    }
-
-    #[cfg(feature = "rayon")]
-    fn split(self, rows: usize) -> (Self, Self) {
-        let (s0, s1) = self.src.split_at(rows);
-        let (d0, d1) = self.dst.split_at_mut(rows);
-        (Widen { src: s0, dst: d0 }, Widen { src: s1, dst: d1 })
-    }
+impl<T: Element> OnPath for Widen<'_, T> {
+    type Output = ();
 
     fn run<L: Lanes>(self, l: L) {
         widen_into(l, self.src, self.dst)
     }
 }
 
-/// A slice to check for NaN and infinities ([`all_finite`]) as a batch, so that it runs on the
-/// dispatched path: each element is a "row", as for [`Widen`]. `bad` is set when an element is
-/// not finite (the halves of a split share it).
-pub(crate) struct Finite<'a, T> {
-    pub src: &'a [T],
-    pub bad: &'a AtomicBool,
-}
+/// Whether every element of a slice is finite ([`all_finite`]), on the dispatched path.
+pub(crate) struct Finite<'a, T>(pub &'a [T]);
 
-impl<T: Element> Batch for Finite<'_, T> {
-    const KEY: u32 = batch_key(5, T::ID, 0, 0, 0);
-    const STORES_BF16: bool = false;
+impl<T: Element> OnPath for Finite<'_, T> {
+    type Output = bool;
 
-    #[cfg(feature = "rayon")]
-    fn rows(&self) -> usize {
-        self.src.len()
-    }
-
-    #[cfg(feature = "rayon")]
-    fn split(self, rows: usize) -> (Self, Self) {
-        let (s0, s1) = self.src.split_at(rows);
-        let bad = self.bad;
-        (Finite { src: s0, bad }, Finite { src: s1, bad })
-    }
-
-    fn run<L: Lanes>(self, l: L) {
-        if !all_finite(l, self.src) {
-            self.bad.store(true, Ordering::Relaxed);
-        }
+    fn run<L: Lanes>(self, l: L) -> bool {
+        all_finite(l, self.0)
     }
 }
 
@@ -367,13 +354,18 @@ thread_local! {
 /// One block on the calling thread, one dispatch (through `crate::compiled::serial`, which
 /// calls this crate's copy of it for the common element types).
 pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
+    on_path(isa, Whole(batch))
+}
+
+/// Runs `batch` on the path `isa` (available: callers check).
+pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
             // bf16 stores convert with AVX512-BF16 where the CPU has it (the same bits as the
             // plain AVX-512 token's integer rounding); only batches that store bf16 compile
             // for that token.
-            if const { B::STORES_BF16 }
+            if const { P::STORES_BF16 }
                 && use_avx512_bf16()
                 && let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new()
             {
