@@ -212,7 +212,8 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
 /// ([`Widen`], [`Finite`]) is one of its own, with nothing to split.
 pub(crate) trait OnPath: Sized {
     type Output;
-    /// As [`Batch::STORES_BF16`].
+    /// As [`Batch::STORES_BF16`] (read on x86-64 only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const STORES_BF16: bool = false;
     fn run<L: Lanes>(self, l: L) -> Self::Output;
 }
