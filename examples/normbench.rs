@@ -1323,6 +1323,115 @@ mod bounds {
             unsafe { apply::<F32>(x, g, b, y) }
         }
 
+        /// bf16 lanes `(even, odd)` of the 16 elements at `p`, in the even/odd layout: one
+        /// 32-byte load holds elements `2k` and `2k + 1` in lane `k`'s two words; a shift moves
+        /// the low word up (element `2k`), a mask keeps the top word (element `2k + 1`).
+        ///
+        /// # Safety
+        /// 16 readable elements at `p`; AVX2 enabled in the caller.
+        #[inline(always)]
+        unsafe fn load_split(p: *const u16) -> (__m256, __m256) {
+            // SAFETY: the caller's (16 readable elements, AVX2).
+            unsafe {
+                let w = _mm256_loadu_si256(p.cast());
+                let top = _mm256_set1_epi32(0xFFFF_0000u32 as i32);
+                (
+                    _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w)),
+                    _mm256_castsi256_ps(_mm256_and_si256(w, top)),
+                )
+            }
+        }
+
+        /// The lanes of `v` rounded to nearest even at bit 16 (the top word is the bf16).
+        ///
+        /// # Safety
+        /// AVX2 enabled in the caller.
+        #[inline(always)]
+        unsafe fn round_bf16(v: __m256) -> __m256i {
+            // SAFETY: the caller's (AVX2); registers only.
+            unsafe {
+                let b = _mm256_castps_si256(v);
+                let odd = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+                _mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF)))
+            }
+        }
+
+        /// Both sweeps of one bf16 row in the even/odd layout ([`load_split`]): the statistics
+        /// from both halves, and each 16 elements of the output from an even and an odd
+        /// vector, narrowed by one shift and one word blend back into memory order (where
+        /// [`Bf16`] takes a byte shuffle to widen and a shuffle and a permute to narrow each 8).
+        /// `g` and `b` must be in the same order (8 even, then 8 odd weights per 16; the floors
+        /// pass constant ones). Rows a multiple of 64 elements.
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub(super) unsafe fn both_bf16_split(
+            x: &[u16],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [u16],
+        ) {
+            let n = y.len();
+            assert!(n.is_multiple_of(64) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            // SAFETY: this function's features; every access is 16 elements at a multiple of
+            // 16 below n (x, g, b and y are n long, checked above).
+            unsafe {
+                let mut a = [_mm256_setzero_ps(); 8];
+                for c in x.chunks_exact(64) {
+                    for j in 0..4 {
+                        let (e, o) = load_split(c.as_ptr().add(16 * j));
+                        a[2 * j] = _mm256_fmadd_ps(e, e, a[2 * j]);
+                        a[2 * j + 1] = _mm256_fmadd_ps(o, o, a[2 * j + 1]);
+                    }
+                }
+                let mut t = [0.0f32; 8];
+                for v in a {
+                    let mut l = [0.0f32; 8];
+                    _mm256_storeu_ps(l.as_mut_ptr(), v);
+                    for (t, l) in t.iter_mut().zip(l) {
+                        *t += l;
+                    }
+                }
+                std::hint::black_box(t.iter().sum::<f32>());
+                let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
+                let mut i = 0;
+                while i < n {
+                    let (e, o) = load_split(x.as_ptr().add(i));
+                    let (we, wo) = (
+                        _mm256_loadu_ps(g.as_ptr().add(i)),
+                        _mm256_loadu_ps(g.as_ptr().add(i + 8)),
+                    );
+                    let (e, o) = match b {
+                        None => (
+                            _mm256_mul_ps(_mm256_mul_ps(e, r), we),
+                            _mm256_mul_ps(_mm256_mul_ps(o, r), wo),
+                        ),
+                        Some(b) => (
+                            _mm256_fmadd_ps(
+                                _mm256_mul_ps(_mm256_sub_ps(e, m), r),
+                                we,
+                                _mm256_loadu_ps(b.as_ptr().add(i)),
+                            ),
+                            _mm256_fmadd_ps(
+                                _mm256_mul_ps(_mm256_sub_ps(o, m), r),
+                                wo,
+                                _mm256_loadu_ps(b.as_ptr().add(i + 8)),
+                            ),
+                        ),
+                    };
+                    // Even elements' bf16 into the low words, odd ones' kept in the top words.
+                    let h = _mm256_blend_epi16::<0xAA>(
+                        _mm256_srli_epi32::<16>(round_bf16(e)),
+                        round_bf16(o),
+                    );
+                    _mm256_storeu_si256(y.as_mut_ptr().add(i).cast(), h);
+                    i += 16;
+                }
+            }
+        }
+
         /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
         ///
         /// # Safety
@@ -1352,6 +1461,8 @@ mod bounds {
         /// Both 16-bit sweeps of a row: f16, then bf16; the bf16 stores' description.
         both16: [Sweep16; 2],
         bf16_by: &'static str,
+        /// Both bf16 sweeps in the even/odd layout, where the path has one.
+        bf16_split: Option<Sweep16>,
     }
 
     /// The apply sweep: `(x, weight, bias, y)`.
@@ -1413,6 +1524,7 @@ mod bounds {
                         } else {
                             "by integer rounding (no AVX512-BF16 here)"
                         },
+                        bf16_split: None,
                     },
                 );
             }
@@ -1425,6 +1537,7 @@ mod bounds {
                         apply: avx2::apply_f32,
                         both16: [avx2::both::<F16>, avx2::both::<Bf16>],
                         bf16_by: "by integer rounding, shuffled",
+                        bf16_split: Some(avx2::both_bf16_split),
                     },
                 );
             }
@@ -1510,11 +1623,20 @@ mod bounds {
              best = copy / both",
             fl.name, fl.bf16_by
         );
+        if fl.bf16_split.is_some() {
+            println!(
+                "(bf16 e/o: bf16 rows in the even/odd layout, elements 2k and 2k+1 of each 16 in \
+                 lane k of two vectors, weights in the same order: one load, a shift and a mask \
+                 to widen 16 elements, a shift and a word blend to narrow them)"
+            );
+        }
         println!(
-            "{:>5} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9}",
             "type", "rows x width", "copy", "rms both", "ln both", "best rms", "best ln"
         );
-        for (name, f, both16) in [("f16", 0u8, fl.both16[0]), ("bf16", 1, fl.both16[1])] {
+        let mut kinds = vec![("f16", 0u8, fl.both16[0]), ("bf16", 1, fl.both16[1])];
+        kinds.extend(fl.bf16_split.map(|s| ("bf16 e/o", 1, s)));
+        for (name, f, both16) in kinds {
             for (rows, width) in [(1, 4096), (16, 4096), (128, 4096), (512, 768), (4096, 128)] {
                 let n = rows * width;
                 let x = Buf::new(
@@ -1542,7 +1664,7 @@ mod bounds {
                 let (rms, copy) = both(None);
                 let ln = both(Some(&b)).0;
                 println!(
-                    "{:>5} {:>11} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                    "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
                     name,
                     format!("{rows}x{width}"),
                     fmt_ns(copy),
