@@ -117,7 +117,8 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width) {
+        // The fused sweeps have no split order: bf16 weights are widened as for other rows.
+        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width, false) {
             let plain = self.weight_offset(0.0);
             let g = g.as_ref().map(Widened::as_slice);
             let b = b.as_ref().map(Widened::as_slice);

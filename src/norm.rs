@@ -116,14 +116,17 @@ impl Norm {
     /// The weight and bias in f32, when the call should use f32 copies: `offset + gamma` when
     /// there is a weight offset to apply, and plain widened copies of 16-bit weights for a batch
     /// of at least [`WIDEN_MIN_ROWS`] rows and [`WIDEN_MIN_ELEMENTS`] elements (converted once
-    /// per call instead of once per row; the widening is exact, so results do not change).
-    /// `None`: use the caller's slices.
+    /// per call instead of once per row; the widening is exact, so results do not change),
+    /// except bf16 weights of a plain norm from bf16 rows to bf16 output (`bf16_rows`) on a
+    /// path whose apply sweep reads all-bf16 streams in its split order (`Lanes::BF16_SPLIT`:
+    /// docs/PERFORMANCE.md, Zen 1). `None`: use the caller's slices.
     pub(crate) fn f32_params<W: Element>(
         &self,
         gamma: Option<&[W]>,
         beta: Option<&[W]>,
         rows: usize,
         width: usize,
+        bf16_rows: bool,
     ) -> Option<F32Params> {
         let offset = self.weight_offset != 0.0 && gamma.is_some();
         let widen = W::BYTES == 2
@@ -136,6 +139,10 @@ impl Norm {
         // The path this call will run on (an unavailable one fails the call's checks after
         // this; `rows::serial` converts on the portable path then).
         let isa = self.isa.unwrap_or_else(isa);
+        if !offset && bf16_rows && W::ID == 2 && crate::rows::on_path(isa, crate::rows::SplitsBf16)
+        {
+            return None;
+        }
         let mut g = gamma.map(|g| Widened::new(isa, g));
         if offset && let Some(g) = g.as_mut() {
             g.as_mut_slice()
@@ -414,7 +421,8 @@ impl Norm {
         beta: Option<&[W]>,
         stats: Stats<'_>,
     ) -> Result<(), NormError> {
-        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width) {
+        let bf16_rows = TI::ID == 2 && TO::ID == 2;
+        if let Some((g, b)) = self.f32_params(gamma, beta, rows, width, bf16_rows) {
             let plain = self.weight_offset(0.0);
             return plain.exec(
                 src,

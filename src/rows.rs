@@ -256,6 +256,17 @@ impl<T: Element> OnPath for Finite<'_, T> {
     }
 }
 
+/// Whether the dispatched path has a split order for bf16 pairs (`Lanes::BF16_SPLIT`).
+pub(crate) struct SplitsBf16;
+
+impl OnPath for SplitsBf16 {
+    type Output = bool;
+
+    fn run<L: Lanes>(self, _: L) -> bool {
+        L::BF16_SPLIT
+    }
+}
+
 /// Runs a validated batch: the slices hold the rows `block.layout` describes, `width >= 1`,
 /// `isa` available.
 pub(crate) fn run<TI: Element, TO: Element, W: Element>(

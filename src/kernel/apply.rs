@@ -3,7 +3,8 @@
 use pulp::Simd;
 
 use super::lanes::{
-    F, Lanes, load, load_partial, pairs, store, store_nt, store_pair_nt, store_partial,
+    F, Lanes, load, load_partial, load_split, pairs, split, store, store_nt, store_pair_nt,
+    store_partial, store_split_nt,
 };
 use super::own_call_if;
 use crate::element::Element;
@@ -163,6 +164,9 @@ fn sweep<
     // step `2 N` elements; their non-temporal stores are `2 N` elements wide.
     let pair = pairs::<L, TO>();
     let step = if pair { 2 * n } else { n };
+    // Paths with a cheaper order of their own for bf16 pairs use it where every stream is bf16
+    // (`Lanes::BF16_SPLIT`).
+    let split = split::<L, TI, TO, W>(INPLACE, G, B);
     // Non-temporal stores need the output aligned to a whole step: the first `head` elements
     // are written before the aligned loop. Cached stores of whole 64-byte vectors (AVX-512
     // `f32`) are aligned the same way in rows of 16 vectors or more: a misaligned 64-byte store
@@ -226,6 +230,15 @@ fn sweep<
         // most 4 bytes), so every line of the next row is still asked for.
         if NT {
             l.prefetch(next.wrapping_add(i * bytes));
+        }
+        if split {
+            // SAFETY: `i + 2 n = i + step <= full <= width`, and every stream `pair_split`
+            // reads was cut to `width` above.
+            let (y, y1) = unsafe {
+                pair_split::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, yd, g, b, i)
+            };
+            store_split_nt::<L, TO, NT>(l, yd, y, y1, a.finite);
+            continue;
         }
         // SAFETY: `i + step <= full <= width` (`yd` is the output's elements `i..i + step`),
         // and every stream `vector` reads was cut to `width` above.
@@ -312,6 +325,63 @@ unsafe fn vector<
         zero
     };
     one::<L, LAYER, G, B>(l, c, v, gv, bv)
+}
+
+/// Output elements `i..i + 2 N` of the fast path as two vectors in the path's split order
+/// ([`Lanes::load_bf16_split`]): every stream is loaded in that order ([`split`] holds), so
+/// each lane computes what [`vector`] computes for its element.
+///
+/// # Safety
+///
+/// As [`vector`], for `2 N` elements: `i + 2 N` is at most the length of `src` (unless
+/// `INPLACE`), of `g` (when `G`) and of `b` (when `B`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pair_split<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const G: bool,
+    const B: bool,
+>(
+    l: L,
+    c: &Consts<L>,
+    src: &[TI],
+    cur: &[TO],
+    g: &[W],
+    b: &[W],
+    i: usize,
+) -> (F<L>, F<L>) {
+    let m = 2 * L::N;
+    debug_assert!(
+        (INPLACE || i + m <= src.len()) && (!G || i + m <= g.len()) && (!B || i + m <= b.len())
+    );
+    let zero = l.simd().splat_f32s(0.0);
+    let (v0, v1) = if INPLACE {
+        load_split(l, cur)
+    } else {
+        // SAFETY: `i + m <= src.len()` (this function's contract).
+        load_split(l, unsafe { src.get_unchecked(i..i + m) })
+    };
+    let (g0, g1) = if G {
+        // SAFETY: `i + m <= g.len()` when `G` (this function's contract).
+        load_split(l, unsafe { g.get_unchecked(i..i + m) })
+    } else {
+        (zero, zero)
+    };
+    let (b0, b1) = if B {
+        // SAFETY: `i + m <= b.len()` when `B` (this function's contract).
+        load_split(l, unsafe { b.get_unchecked(i..i + m) })
+    } else {
+        (zero, zero)
+    };
+    (
+        one::<L, LAYER, G, B>(l, c, v0, g0, b0),
+        one::<L, LAYER, G, B>(l, c, v1, g1, b1),
+    )
 }
 
 /// Fewer than `N` elements, `dst` = output elements `at..at + dst.len()`, through zero-padded

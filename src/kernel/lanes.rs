@@ -92,6 +92,30 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
         self.store_bf16_pair::<NT>(d, a, b)
     }
+    /// Whether the path loads and stores `2 N` bf16 faster in its own order of the elements
+    /// over two vectors ([`Lanes::load_bf16_split`], [`Lanes::store_bf16_split`]) than in
+    /// memory order. The apply sweep uses that order where every stream it reads and writes is
+    /// bf16: the operations are the same lane by lane, so the results are too.
+    const BF16_SPLIT: bool = false;
+    /// The first `2 N` elements of `s` as two vectors, in the path's split order (the
+    /// inverse of [`Lanes::store_bf16_split`]'s). The default is memory order: elements
+    /// `0..N`, then `N..2 N`.
+    #[inline(always)]
+    fn load_bf16_split(self, s: &[bf16]) -> (F<Self>, F<Self>) {
+        (self.load_bf16(s), self.load_bf16(&s[Self::N..]))
+    }
+    /// Stores two vectors in the split order ([`Lanes::load_bf16_split`]) as `2 N` bf16 in
+    /// memory order, rounded to nearest even; with `NT`, non-temporally, which needs `d`
+    /// aligned to `2 N` elements. The default is [`Lanes::store_bf16_pair`].
+    #[inline(always)]
+    fn store_bf16_split<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
+        self.store_bf16_pair::<NT>(d, a, b)
+    }
+    /// [`Lanes::store_bf16_split`] without NaN lanes, as [`Lanes::store_bf16_pair_finite`].
+    #[inline(always)]
+    fn store_bf16_split_finite<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
+        self.store_bf16_pair_finite::<NT>(d, a, b)
+    }
     /// Loads `s` (fewer than `N` elements) into the low lanes, zeros above. The default goes
     /// through a zeroed buffer on the stack; paths with masked loads override it.
     #[inline(always)]
@@ -193,6 +217,49 @@ pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], 
 #[inline(always)]
 pub(crate) const fn pairs<L: Lanes, T: Element>() -> bool {
     L::BF16_PAIRS && T::ID == 2
+}
+
+/// Whether the apply sweep reads and writes pairs of vectors in the path's split order
+/// ([`Lanes::BF16_SPLIT`]): bf16 output in pairs, and every stream read (the input `TI`
+/// unless the sweep reads the output in place, the weight and bias `W` where there are any)
+/// bf16 as well.
+#[inline(always)]
+pub(crate) const fn split<L: Lanes, TI: Element, TO: Element, W: Element>(
+    inplace: bool,
+    g: bool,
+    b: bool,
+) -> bool {
+    L::BF16_SPLIT && pairs::<L, TO>() && (inplace || TI::ID == 2) && (!(g || b) || W::ID == 2)
+}
+
+/// The first `2 L::N` elements of `s`, bf16, in the path's split order
+/// ([`Lanes::load_bf16_split`]); other types (never asked for: see [`split`]) in memory order.
+#[inline(always)]
+pub(crate) fn load_split<L: Lanes, T: Element>(l: L, s: &[T]) -> (F<L>, F<L>) {
+    match T::tag(s) {
+        SliceRef::Bf16(s) => l.load_bf16_split(s),
+        _ => (load(l, s), load(l, &s[L::N..])),
+    }
+}
+
+/// Stores two vectors in the split order into the first `2 L::N` elements of `d` (bf16: see
+/// [`load_split`]), through [`Lanes::store_bf16_split_finite`] when `finite`.
+#[inline(always)]
+pub(crate) fn store_split_nt<L: Lanes, T: Element, const NT: bool>(
+    l: L,
+    d: &mut [T],
+    a: F<L>,
+    b: F<L>,
+    finite: bool,
+) {
+    if let SliceMut::Bf16(d) = T::tag_mut(d) {
+        return if finite {
+            l.store_bf16_split_finite::<NT>(d, a, b)
+        } else {
+            l.store_bf16_split::<NT>(d, a, b)
+        };
+    }
+    store_pair_nt::<L, T, NT>(l, d, a, b, finite)
 }
 
 /// Stores `a` and then `b` into the first `2 L::N` elements of `d`, as [`store_nt`] twice;
@@ -495,6 +562,46 @@ mod tests {
                     "finite bf16 pair of {x:e} ({:#x}): {:#x} vs {:#x}",
                     x.to_bits(),
                     z.to_bits(),
+                    want.to_bits()
+                );
+            }
+        }
+        // bf16 pairs in the path's split order: loaded and stored back, the bits `half` gives
+        // (NaN payloads too); lane by lane with a second stream in the same order (products of
+        // element i of each), the product's bf16, in memory order.
+        for c in xs.chunks_exact(2 * n) {
+            let x: Vec<bf16> = c.iter().map(|&v| bf16::from_f32(v)).collect();
+            let w: Vec<bf16> = c.iter().rev().map(|&v| bf16::from_f32(v)).collect();
+            let (a, b) = l.load_bf16_split(&x);
+            let mut back = vec![bf16::ZERO; 2 * n];
+            l.store_bf16_split::<false>(&mut back, a, b);
+            let (ga, gb) = l.load_bf16_split(&w);
+            let s = l.simd();
+            let (pa, pb) = (s.mul_f32s(a, ga), s.mul_f32s(b, gb));
+            let mut y = vec![bf16::ZERO; 2 * n];
+            let mut z = vec![bf16::ZERO; 2 * n];
+            l.store_bf16_split::<false>(&mut y, pa, pb);
+            l.store_bf16_split_finite::<false>(&mut z, pa, pb);
+            for i in 0..2 * n {
+                let round_trip = bf16::from_f32(x[i].to_f32());
+                assert_eq!(
+                    back[i].to_bits(),
+                    round_trip.to_bits(),
+                    "split bf16 {:#x}",
+                    x[i].to_bits()
+                );
+                let p = x[i].to_f32() * w[i].to_f32();
+                let want = bf16::from_f32(p);
+                let ok = if p.is_nan() {
+                    y[i].is_nan()
+                } else {
+                    y[i].to_bits() == want.to_bits() && z[i].to_bits() == want.to_bits()
+                };
+                assert!(
+                    ok,
+                    "split bf16 product {i} of {p:e}: {:#x}, {:#x} vs {:#x}",
+                    y[i].to_bits(),
+                    z[i].to_bits(),
                     want.to_bits()
                 );
             }

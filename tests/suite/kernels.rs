@@ -362,13 +362,13 @@ fn output_alignment_keeps_bits() {
 /// `n` on the `rows` rows of `x`, written `off` elements into the output, gives the same bits
 /// with streaming and with cached stores.
 #[allow(clippy::too_many_arguments)]
-fn stores_agree<T: Element + PartialEq + std::fmt::Debug>(
+fn stores_agree<T: Element + PartialEq + std::fmt::Debug, W: Element>(
     n: &simdnorm::Norm,
     x: &[T],
     rows: usize,
     width: usize,
-    g: Option<&[f32]>,
-    be: Option<&[f32]>,
+    g: Option<&[W]>,
+    be: Option<&[W]>,
     off: usize,
     label: &str,
 ) {
@@ -385,7 +385,8 @@ fn stores_agree<T: Element + PartialEq + std::fmt::Debug>(
 }
 
 /// Non-temporal stores (forced; automatic only for outputs of 64 MiB and more) give the same
-/// bits as ordinary ones, for every type, path, alignment of the output and tail length.
+/// bits as ordinary ones, for every type, path, alignment of the output and tail length; bf16
+/// rows with f32 weights, and with bf16 weights (read in the split order of AVX2's bf16 pairs).
 #[test]
 fn streaming_stores_match() {
     let mut rng = Rng(13);
@@ -407,20 +408,27 @@ fn streaming_stores_match() {
                     stores_agree(&n, &case.x, 3, width, g, be, off, &label);
                     stores_agree(&n, &h, 3, width, g, be, off, &label);
                     stores_agree(&n, &b, 3, width, g, be, off, &label);
+                    let (gb, bb) = (bf16_copy(g), bf16_copy(be));
+                    stores_agree(&n, &b, 3, width, gb.as_deref(), bb.as_deref(), off, &label);
                 }
             }
         }
     }
 }
 
+/// A weight or bias rounded to bf16.
+fn bf16_copy(w: Option<&[f32]>) -> Option<Vec<half::bf16>> {
+    w.map(|w| w.iter().map(|&v| half::bf16::from_f32(v)).collect())
+}
+
 /// [`stores_agree`] out of place (`off` 0), and the same in place.
-fn stores_agree_both<T: Element + PartialEq + std::fmt::Debug>(
+fn stores_agree_both<T: Element + PartialEq + std::fmt::Debug, W: Element>(
     n: &simdnorm::Norm,
     x: &[T],
     rows: usize,
     width: usize,
-    g: Option<&[f32]>,
-    be: Option<&[f32]>,
+    g: Option<&[W]>,
+    be: Option<&[W]>,
     label: &str,
 ) {
     use simdnorm::Stores;
@@ -446,7 +454,8 @@ fn stores_agree_both<T: Element + PartialEq + std::fmt::Debug>(
 /// them and every combination of weight and bias. With streaming stores LayerNorm tiles a row
 /// only when the row, its weight and its bias exceed 40 KiB (width 4100 with both weight and
 /// bias, for `f32` and for 16-bit rows with `f32` weights); its other rows, and every row of
-/// width 2100, go one by one.
+/// width 2100, go one by one. bf16 rows also with bf16 weights and biases (AVX2 reads all-bf16
+/// streams in its split order).
 #[test]
 fn streaming_stores_match_wide_rows() {
     let mut rng = Rng(29);
@@ -470,6 +479,8 @@ fn streaming_stores_match_wide_rows() {
                 stores_agree_both(&n, &case.x, rows, width, gg, bb, &label);
                 stores_agree_both(&n, &h, rows, width, gg, bb, &label);
                 stores_agree_both(&n, &b, rows, width, gg, bb, &label);
+                let (gb, bb) = (bf16_copy(gg), bf16_copy(bb));
+                stores_agree_both(&n, &b, rows, width, gb.as_deref(), bb.as_deref(), &label);
             }
         }
     }
