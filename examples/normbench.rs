@@ -923,7 +923,10 @@ fn main() {
 /// in registers, f32 weights). x86-64 with AVX-512, or AVX2 with FMA and F16C (the same loops
 /// on 256-bit vectors, eight accumulators in the read so that both FMA pipes stay busy).
 mod bounds {
-    use super::{Buf, Opts, fmt_ns, time_pair};
+    use super::Opts;
+    #[cfg(target_arch = "x86_64")]
+    use super::{Buf, fmt_ns, time_pair};
+    #[cfg(target_arch = "x86_64")]
     use std::hint::black_box;
 
     /// How a sweep loads one vector `V` of elements as f32 lanes and stores the lanes back

@@ -256,14 +256,17 @@ impl<T: Element> OnPath for Finite<'_, T> {
     }
 }
 
-/// Whether the dispatched path has a split order for bf16 pairs (`Lanes::BF16_SPLIT`).
-pub(crate) struct SplitsBf16;
+/// Whether the dispatched path has a split order for bf16 pairs (`Lanes::BF16_SPLIT`) and rows
+/// of this width end without a partial vector.
+pub(crate) struct SplitsBf16 {
+    pub width: usize,
+}
 
 impl OnPath for SplitsBf16 {
     type Output = bool;
 
     fn run<L: Lanes>(self, _: L) -> bool {
-        L::BF16_SPLIT
+        L::BF16_SPLIT && self.width.is_multiple_of(L::N)
     }
 }
 
