@@ -4,7 +4,7 @@ use pulp::Simd;
 
 use super::lanes::{
     F, Lanes, load, load_partial, load_split, pairs, split, store, store_nt, store_pair_nt,
-    store_partial, store_split_nt,
+    store_partial,
 };
 use super::own_call_if;
 use crate::element::Element;
@@ -237,7 +237,7 @@ fn sweep<
             let (y, y1) = unsafe {
                 pair_split::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, yd, g, b, i)
             };
-            store_split_nt::<L, TO, NT>(l, yd, y, y1, a.finite);
+            store_pair_nt::<L, TO, NT>(l, yd, y, y1, a.finite, true);
             continue;
         }
         // SAFETY: `i + step <= full <= width` (`yd` is the output's elements `i..i + step`),
@@ -248,7 +248,7 @@ fn sweep<
             let y1 = unsafe {
                 vector::<L, TI, TO, W, INPLACE, LAYER, G, B>(l, &c, src, &yd[n..], g, b, i + n)
             };
-            store_pair_nt::<L, TO, NT>(l, yd, y, y1, a.finite);
+            store_pair_nt::<L, TO, NT>(l, yd, y, y1, a.finite, false);
         } else {
             store_nt::<L, TO, NT>(l, yd, y);
         }

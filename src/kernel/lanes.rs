@@ -242,29 +242,11 @@ pub(crate) fn load_split<L: Lanes, T: Element>(l: L, s: &[T]) -> (F<L>, F<L>) {
     }
 }
 
-/// Stores two vectors in the split order into the first `2 L::N` elements of `d` (bf16: see
-/// [`load_split`]), through [`Lanes::store_bf16_split_finite`] when `finite`.
-#[inline(always)]
-pub(crate) fn store_split_nt<L: Lanes, T: Element, const NT: bool>(
-    l: L,
-    d: &mut [T],
-    a: F<L>,
-    b: F<L>,
-    finite: bool,
-) {
-    if let SliceMut::Bf16(d) = T::tag_mut(d) {
-        return if finite {
-            l.store_bf16_split_finite::<NT>(d, a, b)
-        } else {
-            l.store_bf16_split::<NT>(d, a, b)
-        };
-    }
-    store_pair_nt::<L, T, NT>(l, d, a, b, finite)
-}
-
 /// Stores `a` and then `b` into the first `2 L::N` elements of `d`, as [`store_nt`] twice;
 /// through [`Lanes::store_bf16_pair`] for bf16, or [`Lanes::store_bf16_pair_finite`] when
-/// `finite` (neither vector has a NaN lane).
+/// `finite` (neither vector has a NaN lane). With `split` (bf16 only: see [`split`]), `a` and
+/// `b` are in the path's split order ([`load_split`]), stored through
+/// [`Lanes::store_bf16_split`] or [`Lanes::store_bf16_split_finite`].
 #[inline(always)]
 pub(crate) fn store_pair_nt<L: Lanes, T: Element, const NT: bool>(
     l: L,
@@ -272,12 +254,14 @@ pub(crate) fn store_pair_nt<L: Lanes, T: Element, const NT: bool>(
     a: F<L>,
     b: F<L>,
     finite: bool,
+    split: bool,
 ) {
     if let SliceMut::Bf16(d) = T::tag_mut(d) {
-        return if finite {
-            l.store_bf16_pair_finite::<NT>(d, a, b)
-        } else {
-            l.store_bf16_pair::<NT>(d, a, b)
+        return match (split, finite) {
+            (false, false) => l.store_bf16_pair::<NT>(d, a, b),
+            (false, true) => l.store_bf16_pair_finite::<NT>(d, a, b),
+            (true, false) => l.store_bf16_split::<NT>(d, a, b),
+            (true, true) => l.store_bf16_split_finite::<NT>(d, a, b),
         };
     }
     let (lo, hi) = d.split_at_mut(L::N);
