@@ -919,7 +919,9 @@ fn main() {
 /// y = x * r * g (two streams in, one out); `ln apply` is y = (x - m) * r * g + b (three in,
 /// one out). `best` = copy time / (read + apply): the copy ratio a norm made of these two
 /// sweeps could reach at most on this machine (`rms both`: read then apply, row by row, as the
-/// kernels run them). A second table does the same for f16 and bf16 activations (conversions
+/// kernels run them); the last row, 8192x4096, is out of cache, its apply sweeps writing with
+/// streaming stores and prefetching the next row as the kernels' do there. A second table does
+/// the same for f16 and bf16 activations (conversions
 /// in registers, f32 weights). x86-64 with AVX-512, or AVX2 with FMA and F16C (the same loops
 /// on 256-bit vectors, eight accumulators in the read so that both FMA pipes stay busy).
 mod bounds {
@@ -1126,6 +1128,52 @@ mod bounds {
             unsafe { apply::<F32>(x, g, b, y) }
         }
 
+        /// [`apply_f32`] as the kernels run it out of cache: non-temporal stores (cached ones
+        /// where `y` is not on a 64-byte line) and a prefetch of the elements after the row,
+        /// where a contiguous batch's next row starts, one line a vector.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn apply_f32_stream(
+            x: &[f32],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [f32],
+        ) {
+            let n = y.len();
+            assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            let nt = (y.as_ptr() as usize).is_multiple_of(64);
+            // SAFETY: this function's features; i + 16 <= n for x, g, y and b (checked above);
+            // a streaming store only where y[i] is on a 64-byte line (`nt`, i a multiple of
+            // 16); a prefetch is a hint that does not fault, whatever the address.
+            unsafe {
+                let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
+                let next = x.as_ptr().wrapping_add(n);
+                let mut i = 0;
+                while i < n {
+                    _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
+                    let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                    let w = _mm512_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
+                        Some(b) => {
+                            let t = _mm512_mul_ps(_mm512_sub_ps(v, m), r);
+                            _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    if nt {
+                        _mm512_stream_ps(y.as_mut_ptr().add(i), o);
+                    } else {
+                        _mm512_storeu_ps(y.as_mut_ptr().add(i), o);
+                    }
+                    i += 16;
+                }
+                _mm_sfence();
+            }
+        }
+
         /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
         ///
         /// # Safety
@@ -1326,6 +1374,53 @@ mod bounds {
             unsafe { apply::<F32>(x, g, b, y) }
         }
 
+        /// [`apply_f32`] as the kernels run it out of cache (see the AVX-512 module's
+        /// `apply_f32_stream`; streaming stores where `y` is on a 32-byte line).
+        ///
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn apply_f32_stream(
+            x: &[f32],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [f32],
+        ) {
+            let n = y.len();
+            assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
+            assert!(b.is_none_or(|b| b.len() == n));
+            let nt = (y.as_ptr() as usize).is_multiple_of(32);
+            // SAFETY: this function's features; i + 8 <= n for x, g, y and b (checked above);
+            // a streaming store only where y[i] is on a 32-byte line (`nt`, i a multiple of
+            // 8); a prefetch is a hint that does not fault, whatever the address.
+            unsafe {
+                let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
+                let next = x.as_ptr().wrapping_add(n);
+                let mut i = 0;
+                while i < n {
+                    if i % 16 == 0 {
+                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
+                    }
+                    let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                    let w = _mm256_loadu_ps(g.as_ptr().add(i));
+                    let o = match b {
+                        None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
+                        Some(b) => {
+                            let t = _mm256_mul_ps(_mm256_sub_ps(v, m), r);
+                            _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
+                        }
+                    };
+                    if nt {
+                        _mm256_stream_ps(y.as_mut_ptr().add(i), o);
+                    } else {
+                        _mm256_storeu_ps(y.as_mut_ptr().add(i), o);
+                    }
+                    i += 8;
+                }
+                _mm_sfence();
+            }
+        }
+
         /// bf16 lanes `(even, odd)` of the 16 elements at `p`, in the even/odd layout: one
         /// 32-byte load holds elements `2k` and `2k + 1` in lane `k`'s two words; a shift moves
         /// the low word up (element `2k`), a mask keeps the top word (element `2k + 1`).
@@ -1461,6 +1556,8 @@ mod bounds {
         name: &'static str,
         sum_sq: unsafe fn(&[f32]) -> f32,
         apply: Apply,
+        /// The apply sweep out of cache: streaming stores, the next row prefetched.
+        apply_stream: Apply,
         /// Both 16-bit sweeps of a row: f16, then bf16; the bf16 stores' description.
         both16: [Sweep16; 2],
         bf16_by: &'static str,
@@ -1514,6 +1611,7 @@ mod bounds {
                         name: "AVX-512",
                         sum_sq: avx512::sum_sq_f32,
                         apply: avx512::apply_f32,
+                        apply_stream: avx512::apply_f32_stream,
                         both16: [
                             avx512::both::<F16>,
                             if bf16 {
@@ -1538,6 +1636,7 @@ mod bounds {
                         name: "AVX2",
                         sum_sq: avx2::sum_sq_f32,
                         apply: avx2::apply_f32,
+                        apply_stream: avx2::apply_f32_stream,
                         both16: [avx2::both::<F16>, avx2::both::<Bf16>],
                         bf16_by: "by integer rounding, shuffled",
                         bf16_split: Some(avx2::both_bf16_split),
@@ -1557,6 +1656,10 @@ mod bounds {
             fl.name
         );
         println!(
+            "(* out of cache: the apply sweeps write with streaming stores and prefetch the next \
+             row, as the kernels do for a batch this size)"
+        );
+        println!(
             "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
             "rows x width",
             "copy",
@@ -1567,6 +1670,8 @@ mod bounds {
             "best rms",
             "best ln"
         );
+        // The last shape is out of cache: its apply sweeps stream their stores and prefetch
+        // the next row, as the kernels' do for a batch this size.
         for (rows, width) in [
             (1, 4096),
             (1, 8192),
@@ -1574,8 +1679,14 @@ mod bounds {
             (128, 4096),
             (512, 768),
             (4096, 128),
+            (8192, 4096),
         ] {
             let n = rows * width;
+            let apply_sweep = if rows == 8192 {
+                fl.apply_stream
+            } else {
+                fl.apply
+            };
             let x = Buf::new((0..n).map(|i| (i % 1000) as f32 * 0.001).collect());
             let g = Buf::filled(1.5f32, width);
             let b = Buf::filled(0.5f32, width);
@@ -1591,7 +1702,7 @@ mod bounds {
                     }
                     if let Some(bias) = apply {
                         // SAFETY: as above.
-                        unsafe { (fl.apply)(xr, &g, bias, yr) }
+                        unsafe { apply_sweep(xr, &g, bias, yr) }
                     }
                 })
             };
@@ -1602,7 +1713,7 @@ mod bounds {
             let ln_both = sweep(true, Some(Some(&b))).0;
             println!(
                 "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
-                format!("{rows}x{width}"),
+                format!("{rows}x{width}{}", if rows == 8192 { "*" } else { "" }),
                 fmt_ns(copy),
                 fmt_ns(read),
                 fmt_ns(rms),
