@@ -13,6 +13,7 @@
 //! cargo run --release --example rowtime -- 20 rms 8192x4096   # one shape (any rows x width)
 //! cargo run --release --example rowtime -- 300 pre-rms      # fused Pre-LN RMSNorm (h += d)
 //! cargo run --release --example rowtime -- 300 post-layer   # fused Post-LN LayerNorm
+//! cargo run --release --example rowtime -- 300 layer 1x4096 f32   # one shape, one type
 //! ```
 //!
 //! The second argument is `rms` or `layer` (the plain norm), or one of them after `pre-`
@@ -102,7 +103,7 @@ fn case<T: Element, W: Element>(
         (Form::Post, true) => "post-layer",
     };
     println!(
-        "{kind:<10} {name:<10} {rows:>5}x{width:<5} {:>10.2} us",
+        "{kind:<10} {name:<10} {rows:>5}x{width:<5} {:>10.3} us",
         best * 1e6
     );
 }
@@ -118,6 +119,8 @@ fn main() {
             w.parse::<usize>().expect("width"),
         )
     });
+    // A fourth argument keeps one type: f32, f16, bf16 or bf16/w32 (for a profile of one).
+    let types = args.next().unwrap_or_default();
     println!("rowtime: {}, best of {reps} samples", simdnorm::isa());
     let (form, kind) = match only.split_once('-') {
         Some(("pre", k)) => (Form::Pre, k),
@@ -142,10 +145,19 @@ fn main() {
         };
         for &(rows, width) in &shapes {
             let s = (rows, width);
-            case::<f32, f32>("f32", form, layer, s, reps);
-            case::<f16, f16>("f16", form, layer, s, reps);
-            case::<bf16, bf16>("bf16", form, layer, s, reps);
-            case::<bf16, f32>("bf16/w32", form, layer, s, reps);
+            let on = |name: &str| types.is_empty() || types == name;
+            if on("f32") {
+                case::<f32, f32>("f32", form, layer, s, reps);
+            }
+            if on("f16") {
+                case::<f16, f16>("f16", form, layer, s, reps);
+            }
+            if on("bf16") {
+                case::<bf16, bf16>("bf16", form, layer, s, reps);
+            }
+            if on("bf16/w32") {
+                case::<bf16, f32>("bf16/w32", form, layer, s, reps);
+            }
         }
     }
 }
