@@ -942,6 +942,14 @@ mod bounds {
         /// # Safety
         /// A vector's worth of writable elements at `p`; the calling sweep's CPU features.
         unsafe fn store(p: *mut Self::T, v: V);
+        /// A non-temporal store where the type has one (`f32`), else [`Io::store`].
+        ///
+        /// # Safety
+        /// As [`Io::store`], and `p` aligned to the vector's size.
+        unsafe fn stream(p: *mut Self::T, v: V) {
+            // SAFETY: the caller's.
+            unsafe { Self::store(p, v) }
+        }
     }
 
     /// f32 elements.
@@ -999,6 +1007,11 @@ mod bounds {
             unsafe fn store(p: *mut f32, v: __m512) {
                 // SAFETY: the caller's (16 writable elements, AVX-512F).
                 unsafe { _mm512_storeu_ps(p, v) }
+            }
+            #[inline(always)]
+            unsafe fn stream(p: *mut f32, v: __m512) {
+                // SAFETY: the caller's (16 writable elements aligned to 64 bytes, AVX-512F).
+                unsafe { _mm512_stream_ps(p, v) }
             }
         }
 
@@ -1084,15 +1097,27 @@ mod bounds {
         /// # Safety
         /// As [`sum_sq`].
         #[inline(always)]
-        unsafe fn apply<E: Io<__m512>>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
+        unsafe fn apply<E: Io<__m512>, const STREAM: bool>(
+            x: &[E::T],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [E::T],
+        ) {
             let n = y.len();
             assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
             assert!(b.is_none_or(|b| b.len() == n));
-            // SAFETY: the caller's features; i + 16 <= n for x, g, y and b (checked above).
+            let nt = STREAM && (y.as_ptr() as usize).is_multiple_of(64);
+            // SAFETY: the caller's features; i + 16 <= n for x, g, y and b (checked above);
+            // a streaming store only where y is aligned to 64 bytes (`nt`; i a multiple of
+            // 16); a prefetch is a hint that does not fault, whatever the address.
             unsafe {
                 let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
+                let next = x.as_ptr().wrapping_add(n);
                 let mut i = 0;
                 while i < n {
+                    if STREAM {
+                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
+                    }
                     let v = E::load(x.as_ptr().add(i));
                     let w = _mm512_loadu_ps(g.as_ptr().add(i));
                     let o = match b {
@@ -1102,8 +1127,15 @@ mod bounds {
                             _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
                         }
                     };
-                    E::store(y.as_mut_ptr().add(i), o);
+                    if nt {
+                        E::stream(y.as_mut_ptr().add(i), o);
+                    } else {
+                        E::store(y.as_mut_ptr().add(i), o);
+                    }
                     i += 16;
+                }
+                if STREAM {
+                    _mm_sfence();
                 }
             }
         }
@@ -1125,7 +1157,7 @@ mod bounds {
         #[target_feature(enable = "avx512f")]
         pub(super) unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
             // SAFETY: this function's features.
-            unsafe { apply::<F32>(x, g, b, y) }
+            unsafe { apply::<F32, false>(x, g, b, y) }
         }
 
         /// [`apply_f32`] as the kernels run it out of cache: non-temporal stores (cached ones
@@ -1141,37 +1173,8 @@ mod bounds {
             b: Option<&[f32]>,
             y: &mut [f32],
         ) {
-            let n = y.len();
-            assert!(n.is_multiple_of(16) && x.len() == n && g.len() == n);
-            assert!(b.is_none_or(|b| b.len() == n));
-            let nt = (y.as_ptr() as usize).is_multiple_of(64);
-            // SAFETY: this function's features; i + 16 <= n for x, g, y and b (checked above);
-            // a streaming store only where y[i] is on a 64-byte line (`nt`, i a multiple of
-            // 16); a prefetch is a hint that does not fault, whatever the address.
-            unsafe {
-                let (r, m) = (_mm512_set1_ps(0.5), _mm512_set1_ps(0.25));
-                let next = x.as_ptr().wrapping_add(n);
-                let mut i = 0;
-                while i < n {
-                    _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
-                    let v = _mm512_loadu_ps(x.as_ptr().add(i));
-                    let w = _mm512_loadu_ps(g.as_ptr().add(i));
-                    let o = match b {
-                        None => _mm512_mul_ps(_mm512_mul_ps(v, r), w),
-                        Some(b) => {
-                            let t = _mm512_mul_ps(_mm512_sub_ps(v, m), r);
-                            _mm512_fmadd_ps(t, w, _mm512_loadu_ps(b.as_ptr().add(i)))
-                        }
-                    };
-                    if nt {
-                        _mm512_stream_ps(y.as_mut_ptr().add(i), o);
-                    } else {
-                        _mm512_storeu_ps(y.as_mut_ptr().add(i), o);
-                    }
-                    i += 16;
-                }
-                _mm_sfence();
-            }
+            // SAFETY: this function's features.
+            unsafe { apply::<F32, true>(x, g, b, y) }
         }
 
         /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
@@ -1188,7 +1191,7 @@ mod bounds {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<E>(x));
-                apply::<E>(x, g, b, y)
+                apply::<E, false>(x, g, b, y)
             }
         }
 
@@ -1201,7 +1204,7 @@ mod bounds {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<Bf16Hw>(x));
-                apply::<Bf16Hw>(x, g, b, y)
+                apply::<Bf16Hw, false>(x, g, b, y)
             }
         }
     }
@@ -1244,6 +1247,11 @@ mod bounds {
             unsafe fn store(p: *mut f32, v: __m256) {
                 // SAFETY: the caller's (8 writable elements, AVX).
                 unsafe { _mm256_storeu_ps(p, v) }
+            }
+            #[inline(always)]
+            unsafe fn stream(p: *mut f32, v: __m256) {
+                // SAFETY: the caller's (8 writable elements aligned to 32 bytes, AVX).
+                unsafe { _mm256_stream_ps(p, v) }
             }
         }
 
@@ -1330,15 +1338,27 @@ mod bounds {
         /// # Safety
         /// As [`sum_sq`].
         #[inline(always)]
-        unsafe fn apply<E: Io<__m256>>(x: &[E::T], g: &[f32], b: Option<&[f32]>, y: &mut [E::T]) {
+        unsafe fn apply<E: Io<__m256>, const STREAM: bool>(
+            x: &[E::T],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [E::T],
+        ) {
             let n = y.len();
             assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
             assert!(b.is_none_or(|b| b.len() == n));
-            // SAFETY: the caller's features; i + 8 <= n for x, g, y and b (checked above).
+            let nt = STREAM && (y.as_ptr() as usize).is_multiple_of(32);
+            // SAFETY: the caller's features; i + 8 <= n for x, g, y and b (checked above);
+            // a streaming store only where y is aligned to 32 bytes (`nt`; i a multiple of
+            // 8); a prefetch is a hint that does not fault, whatever the address.
             unsafe {
                 let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
+                let next = x.as_ptr().wrapping_add(n);
                 let mut i = 0;
                 while i < n {
+                    if STREAM && i % 16 == 0 {
+                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
+                    }
                     let v = E::load(x.as_ptr().add(i));
                     let w = _mm256_loadu_ps(g.as_ptr().add(i));
                     let o = match b {
@@ -1348,8 +1368,15 @@ mod bounds {
                             _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
                         }
                     };
-                    E::store(y.as_mut_ptr().add(i), o);
+                    if nt {
+                        E::stream(y.as_mut_ptr().add(i), o);
+                    } else {
+                        E::store(y.as_mut_ptr().add(i), o);
+                    }
                     i += 8;
+                }
+                if STREAM {
+                    _mm_sfence();
                 }
             }
         }
@@ -1371,7 +1398,7 @@ mod bounds {
         #[target_feature(enable = "avx2,fma,f16c")]
         pub(super) unsafe fn apply_f32(x: &[f32], g: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
             // SAFETY: this function's features.
-            unsafe { apply::<F32>(x, g, b, y) }
+            unsafe { apply::<F32, false>(x, g, b, y) }
         }
 
         /// [`apply_f32`] as the kernels run it out of cache (see the AVX-512 module's
@@ -1386,39 +1413,8 @@ mod bounds {
             b: Option<&[f32]>,
             y: &mut [f32],
         ) {
-            let n = y.len();
-            assert!(n.is_multiple_of(8) && x.len() == n && g.len() == n);
-            assert!(b.is_none_or(|b| b.len() == n));
-            let nt = (y.as_ptr() as usize).is_multiple_of(32);
-            // SAFETY: this function's features; i + 8 <= n for x, g, y and b (checked above);
-            // a streaming store only where y[i] is on a 32-byte line (`nt`, i a multiple of
-            // 8); a prefetch is a hint that does not fault, whatever the address.
-            unsafe {
-                let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
-                let next = x.as_ptr().wrapping_add(n);
-                let mut i = 0;
-                while i < n {
-                    if i % 16 == 0 {
-                        _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(i).cast());
-                    }
-                    let v = _mm256_loadu_ps(x.as_ptr().add(i));
-                    let w = _mm256_loadu_ps(g.as_ptr().add(i));
-                    let o = match b {
-                        None => _mm256_mul_ps(_mm256_mul_ps(v, r), w),
-                        Some(b) => {
-                            let t = _mm256_mul_ps(_mm256_sub_ps(v, m), r);
-                            _mm256_fmadd_ps(t, w, _mm256_loadu_ps(b.as_ptr().add(i)))
-                        }
-                    };
-                    if nt {
-                        _mm256_stream_ps(y.as_mut_ptr().add(i), o);
-                    } else {
-                        _mm256_storeu_ps(y.as_mut_ptr().add(i), o);
-                    }
-                    i += 8;
-                }
-                _mm_sfence();
-            }
+            // SAFETY: this function's features.
+            unsafe { apply::<F32, true>(x, g, b, y) }
         }
 
         /// bf16 lanes `(even, odd)` of the 16 elements at `p`, in the even/odd layout: one
@@ -1544,7 +1540,7 @@ mod bounds {
             // SAFETY: this function's features.
             unsafe {
                 std::hint::black_box(sum_sq::<E>(x));
-                apply::<E>(x, g, b, y)
+                apply::<E, false>(x, g, b, y)
             }
         }
     }
