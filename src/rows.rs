@@ -329,38 +329,28 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
 /// store kind, two runs of 15 samples of 3 calls each: the one-thread median over the
 /// two-thread median was 1.73-2.07x this way, 0.95-1.81x with `rayon::join`
 /// (docs/PERFORMANCE.md).
-#[inline(always)]
 pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     #[cfg(feature = "rayon")]
     if tasks > 1 {
-        return split(isa, tasks, batch);
+        let left_tasks = tasks / 2;
+        let right_tasks = tasks - left_tasks;
+        let left_rows = batch.rows() * left_tasks / tasks;
+        let (a, b) = batch.split(left_rows);
+        if rayon::current_thread_index().is_some() {
+            rayon::join(
+                || parallel(isa, left_tasks, a),
+                || parallel(isa, right_tasks, b),
+            );
+        } else {
+            rayon::in_place_scope(|s| {
+                s.spawn(move |_| parallel(isa, right_tasks, b));
+                parallel(isa, left_tasks, a);
+            });
+        }
+        return;
     }
     let _ = tasks;
     crate::compiled::serial(isa, batch)
-}
-
-/// [`parallel`] for `tasks > 1`: the two halves. Out of line, so that a call of one block
-/// goes from the caller's frame straight to [`crate::compiled::serial`]: through a frame of
-/// its own, the batch was copied in at its entry by 16-byte loads of the fields the caller had
-/// just stored 8 bytes at a time, which the store buffer cannot forward (a stall that waits
-/// for those stores to reach L1).
-#[cfg(feature = "rayon")]
-fn split<B: Batch>(isa: Isa, tasks: usize, batch: B) {
-    let left_tasks = tasks / 2;
-    let right_tasks = tasks - left_tasks;
-    let left_rows = batch.rows() * left_tasks / tasks;
-    let (a, b) = batch.split(left_rows);
-    if rayon::current_thread_index().is_some() {
-        rayon::join(
-            || parallel(isa, left_tasks, a),
-            || parallel(isa, right_tasks, b),
-        );
-    } else {
-        rayon::in_place_scope(|s| {
-            s.spawn(move |_| parallel(isa, right_tasks, b));
-            parallel(isa, left_tasks, a);
-        });
-    }
 }
 
 /// Whether the AVX-512 path runs batches that store bf16 on the AVX512-BF16 token (where the
