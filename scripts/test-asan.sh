@@ -11,6 +11,6 @@ fi
 host=$(rustc -vV | sed -n 's/^host: //p')
 # An explicit --target keeps the sanitizer flags off build scripts and proc macros.
 RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
-  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" SIMDNORM_TEST_ASAN=1 \
   cargo +nightly test -j"${CARGO_BUILD_JOBS:-2}" --target "$host" --target-dir target/asan \
   --lib --test suite

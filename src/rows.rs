@@ -7,8 +7,6 @@ use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::{Lanes, Portable};
 use crate::kernel::{Layout, Params, all_finite, norm_rows, widen_into};
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-use std::sync::OnceLock;
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -289,11 +287,7 @@ pub(crate) fn run<TI: Element, TO: Element, W: Element>(
 fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
     #[cfg(feature = "rayon")]
     {
-        // Most calls are small (a token's rows in decoding): they return before asking rayon
-        // for its pool, a thread-local lookup.
-        if par == Parallelism::None
-            || (par == Parallelism::Auto && (rows < 2 || bytes < PAR_MIN_BYTES))
-        {
+        if par == Parallelism::None {
             return 1;
         }
         let threads = rayon::current_num_threads().max(1);
@@ -378,9 +372,7 @@ pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
     on_path(isa, Whole(batch))
 }
 
-/// Runs `batch` on the path `isa` (available: callers check). Each path's token is made once
-/// per process and kept: pulp's `try_new` checks each of the token's 15 to 21 CPU features
-/// (a cached test each), which a call of one short row paid every time.
+/// Runs `batch` on the path `isa` (available: callers check).
 pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -388,30 +380,25 @@ pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
             // bf16 stores convert with AVX512-BF16 where the CPU has it (the same bits as the
             // plain AVX-512 token's integer rounding); only batches that store bf16 compile
             // for that token.
-            use crate::arch::x86_64::{Avx512Bf16Token, Avx512Token};
-            static BF16: OnceLock<Option<Avx512Bf16Token>> = OnceLock::new();
-            static TOKEN: OnceLock<Option<Avx512Token>> = OnceLock::new();
             if const { P::STORES_BF16 }
                 && use_avx512_bf16()
-                && let Some(t) = *BF16.get_or_init(Avx512Bf16Token::try_new)
+                && let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new()
             {
                 return batch.run(t);
             }
-            if let Some(t) = *TOKEN.get_or_init(Avx512Token::try_new) {
+            if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
                 return batch.run(t);
             }
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
-            static TOKEN: OnceLock<Option<crate::arch::x86_64::Avx2Token>> = OnceLock::new();
-            if let Some(t) = *TOKEN.get_or_init(crate::arch::x86_64::Avx2Token::try_new) {
+            if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
                 return batch.run(t);
             }
         }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {
-            static TOKEN: OnceLock<Option<crate::arch::aarch64::NeonToken>> = OnceLock::new();
-            if let Some(t) = *TOKEN.get_or_init(crate::arch::aarch64::NeonToken::try_new) {
+            if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
                 return batch.run(t);
             }
         }

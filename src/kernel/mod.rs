@@ -908,18 +908,11 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        // One row (a decoding step's) goes alone: no divisions to size groups and tiles.
-        let tile = if rows > 1 {
-            tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer)
-        } else {
-            0
-        };
+        let tile = tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer);
         let block = if tile > 0 {
             tile
-        } else if rows > 1 {
-            group_size::<L, W>(p, width, row_bytes)
         } else {
-            1
+            group_size::<L, W>(p, width, row_bytes)
         };
         let mut r0 = 0;
         while r0 < rows {
