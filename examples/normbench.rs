@@ -920,7 +920,7 @@ fn main() {
 /// one out). `best` = copy time / (read + apply): the copy ratio a norm made of these two
 /// sweeps could reach at most on this machine (`rms both`: read then apply, row by row, as the
 /// kernels run them); the last row, 8192x4096, is out of cache, its apply sweeps writing with
-/// streaming stores and prefetching the next row as the kernels' do there. A second table does
+/// streaming stores and prefetching the next row as the kernels do there. A second table does
 /// the same for f16 and bf16 activations (conversions
 /// in registers, f32 weights). x86-64 with AVX-512, or AVX2 with FMA and F16C (the same loops
 /// on 256-bit vectors, eight accumulators in the read so that both FMA pipes stay busy).
@@ -1666,23 +1666,19 @@ mod bounds {
             "best rms",
             "best ln"
         );
-        // The last shape is out of cache: its apply sweeps stream their stores and prefetch
-        // the next row, as the kernels' do for a batch this size.
-        for (rows, width) in [
-            (1, 4096),
-            (1, 8192),
-            (16, 4096),
-            (128, 4096),
-            (512, 768),
-            (4096, 128),
-            (8192, 4096),
+        // `out`: the shape is out of cache, and its apply sweeps stream their stores and
+        // prefetch the next row, as the kernels do for a batch this size.
+        for (rows, width, out) in [
+            (1, 4096, false),
+            (1, 8192, false),
+            (16, 4096, false),
+            (128, 4096, false),
+            (512, 768, false),
+            (4096, 128, false),
+            (8192, 4096, true),
         ] {
             let n = rows * width;
-            let apply_sweep = if rows == 8192 {
-                fl.apply_stream
-            } else {
-                fl.apply
-            };
+            let apply_sweep = if out { fl.apply_stream } else { fl.apply };
             let x = Buf::new((0..n).map(|i| (i % 1000) as f32 * 0.001).collect());
             let g = Buf::filled(1.5f32, width);
             let b = Buf::filled(0.5f32, width);
@@ -1709,7 +1705,7 @@ mod bounds {
             let ln_both = sweep(true, Some(Some(&b))).0;
             println!(
                 "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
-                format!("{rows}x{width}{}", if rows == 8192 { "*" } else { "" }),
+                format!("{rows}x{width}{}", if out { "*" } else { "" }),
                 fmt_ns(copy),
                 fmt_ns(read),
                 fmt_ns(rms),
