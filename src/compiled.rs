@@ -17,42 +17,33 @@ use crate::element::Element;
 use crate::kernel::fused::{Add, AddInPlace, FusedBatch, PreLn};
 use crate::rows::{Batch, Plain};
 
-// `Batch::KEY`, and so `cast` below, rely on this.
+// `Batch::KEY`, and so `serial` below, rely on this.
 const _: () = assert!(f32::ID != f16::ID && f32::ID != bf16::ID && f16::ID != bf16::ID);
-
-/// `x` as a value of type `U`.
-///
-/// # Safety
-///
-/// `T` and `U` must be the same type, up to lifetimes that outlive the use of the result.
-#[inline(always)]
-unsafe fn cast<T, U>(x: T) -> U {
-    let x = core::mem::ManuallyDrop::new(x);
-    // SAFETY: `T` and `U` are the same type (the caller's contract), so they have the same size
-    // and layout and `x`'s bits are a valid `U`; `x` is not dropped, so the value moves.
-    unsafe { core::mem::transmute_copy::<core::mem::ManuallyDrop<T>, U>(&x) }
-}
 
 /// The batch types compiled here, as `name: type`, and the dispatch `serial` to them.
 macro_rules! compiled_here {
     ($($f:ident: $b:ty;)*) => {
         $(
+            /// Takes the batch by reference and runs it where the caller stored it
+            /// (`Batch::run`): a batch passed or moved by value was copied whole, 16 bytes at
+            /// a time, from fields the caller had just stored 8 bytes at a time, a load the
+            /// store buffer cannot forward (a stall in every call of one short row).
             #[inline(never)]
-            fn $f(isa: Isa, b: $b) {
-                crate::rows::serial(isa, b)
+            fn $f(isa: Isa, b: &mut $b) {
+                crate::rows::on_path(isa, crate::rows::Whole(b))
             }
         )*
 
         /// Runs a batch on the calling thread (`rows::serial`), on this crate's copy where
         /// there is one.
         #[inline(always)]
-        pub(crate) fn serial<B: Batch>(isa: Isa, b: B) {
+        pub(crate) fn serial<B: Batch>(isa: Isa, mut b: B) {
             $(
                 if const { B::KEY == <$b as Batch>::KEY } {
                     // SAFETY: `B` is `$b` up to the lifetimes of its slices (`Batch::KEY` is
                     // unique to the batch kind and its element types), which outlive the call
-                    // that consumes the batch.
-                    return $f(isa, unsafe { cast(b) });
+                    // that runs the batch.
+                    return $f(isa, unsafe { &mut *(&raw mut b).cast::<$b>() });
                 }
             )*
             crate::rows::serial(isa, b)

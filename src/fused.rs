@@ -10,6 +10,11 @@
 //! `alpha = 1` exactly `x + d`), on every path; it is then normalized as a plain norm of those
 //! `f32` values, with the same error bound. Pre-LN writes the sum back into `h` rounded to
 //! `h`'s type and normalizes exactly the values stored. Rows are contiguous.
+//!
+//! The sums of a group of rows (or of one row) go through an `f32` buffer that each thread
+//! keeps from one fused call to the next, so that only its first call allocates; a thread
+//! keeps at most 256 KiB that way (rows of up to 65536 elements; a wider row's buffer is
+//! allocated and freed by each call).
 
 use crate::element::Element;
 use crate::kernel::fused::{Add, AddInPlace, FusedBatch, Placement, PreLn};

@@ -7,6 +7,8 @@ use crate::Isa;
 use crate::element::Element;
 use crate::kernel::lanes::{Lanes, Portable};
 use crate::kernel::{Layout, Params, all_finite, norm_rows, widen_into};
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+use std::sync::OnceLock;
 
 /// How a batch is spread over threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,7 +156,9 @@ pub(crate) trait Batch: Send + Sized {
     #[cfg(feature = "rayon")]
     fn split(self, rows: usize) -> (Self, Self);
     /// Runs every row on the path `l` (one `#[target_feature]` context for the whole batch).
-    fn run<L: Lanes>(self, l: L);
+    /// By reference: the kernel reads each field where the caller stored it (see
+    /// `crate::compiled`).
+    fn run<L: Lanes>(&mut self, l: L);
 }
 
 /// `Batch::KEY` of batch kind `kind` with these element type ids (`Element::ID`, below 16),
@@ -193,16 +197,16 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
         )
     }
 
-    fn run<L: Lanes>(self, l: L) {
+    fn run<L: Lanes>(&mut self, l: L) {
         let Plain { block, p } = self;
-        let lay = block.layout;
+        let (lay, mean, rstd) = (
+            &block.layout,
+            block.mean.as_deref_mut(),
+            block.rstd.as_deref_mut(),
+        );
         match block.src {
-            Some(src) => {
-                norm_rows::<L, TI, TO, W, false>(l, src, block.dst, lay, p, block.mean, block.rstd)
-            }
-            None => {
-                norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, block.mean, block.rstd)
-            }
+            Some(src) => norm_rows::<L, TI, TO, W, false>(l, src, block.dst, lay, p, mean, rstd),
+            None => norm_rows::<L, TO, TO, W, true>(l, &[], block.dst, lay, p, mean, rstd),
         }
     }
 }
@@ -219,9 +223,9 @@ pub(crate) trait OnPath: Sized {
 }
 
 /// A whole batch as work on a path.
-struct Whole<B>(B);
+pub(crate) struct Whole<'r, B>(pub &'r mut B);
 
-impl<B: Batch> OnPath for Whole<B> {
+impl<B: Batch> OnPath for Whole<'_, B> {
     type Output = ();
     const STORES_BF16: bool = B::STORES_BF16;
 
@@ -287,7 +291,11 @@ pub(crate) fn run<TI: Element, TO: Element, W: Element>(
 fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
     #[cfg(feature = "rayon")]
     {
-        if par == Parallelism::None {
+        // Most calls are small (a token's rows in decoding): they return before asking rayon
+        // for its pool, a thread-local lookup.
+        if par == Parallelism::None
+            || (par == Parallelism::Auto && (rows < 2 || bytes < PAR_MIN_BYTES))
+        {
             return 1;
         }
         let threads = rayon::current_num_threads().max(1);
@@ -323,28 +331,38 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
 /// store kind, two runs of 15 samples of 3 calls each: the one-thread median over the
 /// two-thread median was 1.73-2.07x this way, 0.95-1.81x with `rayon::join`
 /// (docs/PERFORMANCE.md).
+#[inline(always)]
 pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     #[cfg(feature = "rayon")]
     if tasks > 1 {
-        let left_tasks = tasks / 2;
-        let right_tasks = tasks - left_tasks;
-        let left_rows = batch.rows() * left_tasks / tasks;
-        let (a, b) = batch.split(left_rows);
-        if rayon::current_thread_index().is_some() {
-            rayon::join(
-                || parallel(isa, left_tasks, a),
-                || parallel(isa, right_tasks, b),
-            );
-        } else {
-            rayon::in_place_scope(|s| {
-                s.spawn(move |_| parallel(isa, right_tasks, b));
-                parallel(isa, left_tasks, a);
-            });
-        }
-        return;
+        return split(isa, tasks, batch);
     }
     let _ = tasks;
     crate::compiled::serial(isa, batch)
+}
+
+/// [`parallel`] for `tasks > 1`: the two halves. Out of line, so that a call of one block
+/// goes from the caller's frame straight to [`crate::compiled::serial`]: through a frame of
+/// its own, the batch was copied in at its entry by 16-byte loads of the fields the caller had
+/// just stored 8 bytes at a time, which the store buffer cannot forward (a stall that waits
+/// for those stores to reach L1).
+#[cfg(feature = "rayon")]
+fn split<B: Batch>(isa: Isa, tasks: usize, batch: B) {
+    let left_tasks = tasks / 2;
+    let right_tasks = tasks - left_tasks;
+    let left_rows = batch.rows() * left_tasks / tasks;
+    let (a, b) = batch.split(left_rows);
+    if rayon::current_thread_index().is_some() {
+        rayon::join(
+            || parallel(isa, left_tasks, a),
+            || parallel(isa, right_tasks, b),
+        );
+    } else {
+        rayon::in_place_scope(|s| {
+            s.spawn(move |_| parallel(isa, right_tasks, b));
+            parallel(isa, left_tasks, a);
+        });
+    }
 }
 
 /// Whether the AVX-512 path runs batches that store bf16 on the AVX512-BF16 token (where the
@@ -366,13 +384,15 @@ thread_local! {
     pub(crate) static NO_AVX512_BF16: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
-/// One block on the calling thread, one dispatch (through `crate::compiled::serial`, which
-/// calls this crate's copy of it for the common element types).
-pub(crate) fn serial<B: Batch>(isa: Isa, batch: B) {
-    on_path(isa, Whole(batch))
+/// One block on the calling thread, one dispatch: the generic copy, for the element types that
+/// `crate::compiled::serial` has no copy of its own for.
+pub(crate) fn serial<B: Batch>(isa: Isa, mut batch: B) {
+    on_path(isa, Whole(&mut batch))
 }
 
-/// Runs `batch` on the path `isa` (available: callers check).
+/// Runs `batch` on the path `isa` (available: callers check). Each path's token is made once
+/// per process and kept: pulp's `try_new` checks each of the token's 15 to 21 CPU features
+/// (a cached test each), which a call of one short row paid every time.
 pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -380,25 +400,30 @@ pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
             // bf16 stores convert with AVX512-BF16 where the CPU has it (the same bits as the
             // plain AVX-512 token's integer rounding); only batches that store bf16 compile
             // for that token.
+            use crate::arch::x86_64::{Avx512Bf16Token, Avx512Token};
+            static BF16: OnceLock<Option<Avx512Bf16Token>> = OnceLock::new();
+            static TOKEN: OnceLock<Option<Avx512Token>> = OnceLock::new();
             if const { P::STORES_BF16 }
                 && use_avx512_bf16()
-                && let Some(t) = crate::arch::x86_64::Avx512Bf16Token::try_new()
+                && let Some(t) = *BF16.get_or_init(Avx512Bf16Token::try_new)
             {
                 return batch.run(t);
             }
-            if let Some(t) = crate::arch::x86_64::Avx512Token::try_new() {
+            if let Some(t) = *TOKEN.get_or_init(Avx512Token::try_new) {
                 return batch.run(t);
             }
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
-            if let Some(t) = crate::arch::x86_64::Avx2Token::try_new() {
+            static TOKEN: OnceLock<Option<crate::arch::x86_64::Avx2Token>> = OnceLock::new();
+            if let Some(t) = *TOKEN.get_or_init(crate::arch::x86_64::Avx2Token::try_new) {
                 return batch.run(t);
             }
         }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {
-            if let Some(t) = crate::arch::aarch64::NeonToken::try_new() {
+            static TOKEN: OnceLock<Option<crate::arch::aarch64::NeonToken>> = OnceLock::new();
+            if let Some(t) = *TOKEN.get_or_init(crate::arch::aarch64::NeonToken::try_new) {
                 return batch.run(t);
             }
         }

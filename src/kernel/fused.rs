@@ -3,6 +3,8 @@
 //! (in L1) during one sweep over the inputs, then normalized from there by the same kernels as
 //! a plain norm. Each input is read from memory once and each output written once.
 
+use core::cell::Cell;
+
 use half::bf16;
 use pulp::Simd;
 
@@ -131,7 +133,7 @@ pub(crate) trait Placement: Send + Sized {
     /// residual sums, in one sweep, then their norms ([`norm_block`]), with `scratch` a buffer
     /// of `g` rows; `put(k, stats)` for row `r0 + k`. With `tiled` (only where `TILED`), the
     /// sums stay in the call's own `f32` buffer, the norms are applied tile by tile
-    /// ([`tiled_rows`]) and `scratch` is empty.
+    /// ([`tiled_rows`](super::tiled_rows)) and `scratch` is empty.
     #[allow(clippy::too_many_arguments)]
     fn rows<L: Lanes, W: Element>(
         &mut self,
@@ -427,7 +429,7 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
         (left, right)
     }
 
-    fn run<L: Lanes>(self, l: L) {
+    fn run<L: Lanes>(&mut self, l: L) {
         // RMSNorm's own loop, as for the plain norm (`RowsOp`).
         match self.p.kind {
             Kind::Rms => l.vectorize(FusedOp::<L, M, W, true> { l, b: self }),
@@ -437,14 +439,15 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
 }
 
 /// One block of a fused call on the path `L`, as a value whose `call` is `#[inline(always)]`
-/// (see `RowsOp`, also for `RMSNORM`: the loop compiled for RMSNorm alone).
-struct FusedOp<'a, 'p, L, M, W, const RMSNORM: bool> {
+/// (see `RowsOp`, also for `RMSNORM`: the loop compiled for RMSNorm alone). The batch by
+/// reference, read where the caller stored it (see `RowsOp::layout`).
+struct FusedOp<'r, 'a, 'p, L, M, W, const RMSNORM: bool> {
     l: L,
-    b: FusedBatch<'a, 'p, M, W>,
+    b: &'r mut FusedBatch<'a, 'p, M, W>,
 }
 
 impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnce
-    for FusedOp<'_, '_, L, M, W, RMSNORM>
+    for FusedOp<'_, '_, '_, L, M, W, RMSNORM>
 {
     type Output = ();
 
@@ -452,14 +455,15 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
     fn call(self) {
         let FusedOp { l, b } = self;
         let FusedBatch {
-            mut place,
+            place,
             rows,
             width,
             alpha,
             p,
-            mut mean,
-            mut rstd,
+            mean,
+            rstd,
         } = b;
+        let (rows, width, alpha) = (*rows, *width, *alpha);
         let p = &p.specialized::<RMSNORM>();
         // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
         // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
@@ -477,7 +481,7 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
         };
         // Elements of scratch a row: none when tiled.
         let per_row = if tiled { 0 } else { width };
-        let mut buf = vec![0.0f32; group * per_row + SCRATCH_ALIGN / 4 - 1];
+        let mut buf = take_scratch(group * per_row + SCRATCH_ALIGN / 4 - 1);
         let at = buf
             .as_ptr()
             .align_offset(SCRATCH_ALIGN)
@@ -506,8 +510,39 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
             );
             r0 += g;
         }
+        keep_scratch(buf);
         if p.nt {
             l.fence();
         }
+    }
+}
+
+std::thread_local! {
+    /// The scratch rows of this thread's last fused call, kept for its next one
+    /// ([`take_scratch`]).
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most scratch, in elements (256 KiB), that a thread keeps between fused calls: the
+/// scratch of a group of short rows or of one row of up to 65536 elements.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// A buffer of at least `len` elements for a fused call's scratch rows: this thread's kept one
+/// ([`keep_scratch`]) when it is large enough, else a new one. Its elements hold whatever an
+/// earlier call left there: every scratch row is written before it is read. An allocation
+/// (with the zeroing `vec!` did) took 16 % of the samples of a 1x16 Pre-LN RMSNorm call
+/// (docs/PERFORMANCE.md).
+#[inline]
+fn take_scratch(len: usize) -> Vec<f32> {
+    let v = SCRATCH.with(Cell::take);
+    if v.len() >= len { v } else { vec![0.0; len] }
+}
+
+/// Keeps `v` as this thread's scratch for its next fused call, unless it is larger than
+/// [`SCRATCH_KEEP`].
+#[inline]
+fn keep_scratch(v: Vec<f32>) {
+    if v.capacity() <= SCRATCH_KEEP {
+        SCRATCH.with(|c| c.set(v));
     }
 }

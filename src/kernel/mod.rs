@@ -570,7 +570,7 @@ fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: boo
 
 /// The fast path's apply sweep of `a`, with non-temporal stores when `p` says so (the sweep is
 /// compiled once for each kind of store); with them, it prefetches the input `ahead` bytes past
-/// the elements it reads ([`apply`]).
+/// the elements it reads ([`apply`](fn@apply)).
 #[inline(always)]
 fn apply_stores<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
     l: L,
@@ -862,7 +862,10 @@ struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool, const RMSNORM: bool> {
     l: L,
     src: &'a [TI],
     dst: &'a mut [TO],
-    layout: Layout,
+    /// By reference: the caller's `Layout` where it lies, read field by field here (a copy of
+    /// the whole, 16 bytes at a time, of fields just stored 8 bytes at a time waited for those
+    /// stores to reach L1: store forwarding fails).
+    layout: &'a Layout,
     p: &'a Params<'p, W>,
     mean: Option<&'a mut [f32]>,
     rstd: Option<&'a mut [f32]>,
@@ -890,7 +893,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             width,
             src_stride,
             dst_stride,
-        } = layout;
+        } = *layout;
         let src_row = |r: usize| {
             if INPLACE {
                 &[][..]
@@ -945,7 +948,7 @@ pub(crate) fn norm_rows<L: Lanes, TI: Element, TO: Element, W: Element, const IN
     l: L,
     src: &[TI],
     dst: &mut [TO],
-    layout: Layout,
+    layout: &Layout,
     p: &Params<'_, W>,
     mean: Option<&mut [f32]>,
     rstd: Option<&mut [f32]>,

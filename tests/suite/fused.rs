@@ -305,6 +305,78 @@ fn fused_batch_rows_equal_rows_alone() {
     fused_rows_alone::<half::f16, half::f16, f32>(33);
 }
 
+/// A fused call gives the same bits on a thread that ran other fused calls before it as on a
+/// fresh thread: the scratch rows a thread keeps from call to call still hold what the last
+/// call left there (here NaN, from a wider call of NaN rows), and every one is written before
+/// it is read.
+fn fused_scratch_kept<T: Element>(seed: u64) {
+    let mut rng = Rng(seed);
+    for isa in Isa::available() {
+        for kind in [Kind::Rms, Kind::Layer] {
+            let n = common::norm(kind, 1e-5)
+                .isa(isa)
+                .parallelism(Parallelism::None);
+            let layer = kind == Kind::Layer;
+            // One row and groups of rows, one Welford block and more, a row wider than any
+            // statistics group.
+            for (rows, width) in [(1usize, 7usize), (5, 100), (3, 768), (2, 2100), (1, 4100)] {
+                let x: Vec<T> = batch(&mut rng, Style::Plain, rows, width);
+                let d: Vec<T> = batch(&mut rng, Style::Plain, rows, width);
+                let (g, b) = weights::<T>(&mut rng, kind, width);
+                let (nan_rows, nan_width) = (rows + 2, width + 50);
+                let nan = vec![T::from_f32(f32::NAN); nan_rows * nan_width];
+                let ones = vec![T::from_f32(1.0); nan_width];
+                for place in 0..3 {
+                    let call = || {
+                        fused_bits::<T, T, T>(
+                            &n,
+                            place,
+                            &x,
+                            &d,
+                            rows,
+                            width,
+                            g.as_deref(),
+                            b.as_deref(),
+                            layer,
+                        )
+                    };
+                    let fresh = std::thread::scope(|s| s.spawn(call).join().unwrap());
+                    let (h, y, _, _) = fused_bits::<T, T, T>(
+                        &n,
+                        place,
+                        &nan,
+                        &nan,
+                        nan_rows,
+                        nan_width,
+                        Some(&ones[..]),
+                        layer.then_some(&ones[..]),
+                        layer,
+                    );
+                    // In place (placement 2), the output is the stream itself.
+                    let out = if place == 2 { h } else { y };
+                    assert!(
+                        out.iter().all(|&e| f32::from_bits(e).is_nan()),
+                        "{isa} {kind:?} {}: NaN rows gave a number",
+                        T::NAME
+                    );
+                    assert!(
+                        call() == fresh,
+                        "{isa} {kind:?} {} {rows}x{width} placement {place}: the bits differ \
+                         after a call of NaN rows on the same thread",
+                        T::NAME
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_scratch_kept_between_calls() {
+    fused_scratch_kept::<f32>(41);
+    fused_scratch_kept::<half::bf16>(42);
+}
+
 /// In place over x gives the same bits as out of place.
 #[test]
 fn add_inplace_equals_out_of_place() {
