@@ -528,21 +528,22 @@ std::thread_local! {
 const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// A buffer of at least `len` elements for a fused call's scratch rows: this thread's kept one
-/// ([`keep_scratch`]) when it is large enough, else a new one. Its elements hold whatever an
+/// ([`keep_scratch`]) when it is large enough, else a new one (also while the thread's locals
+/// are being destroyed, where the kept one is out of reach). Its elements hold whatever an
 /// earlier call left there: every scratch row is written before it is read. An allocation
 /// (with the zeroing `vec!` did) took 16 % of the samples of a 1x16 Pre-LN RMSNorm call
 /// (docs/PERFORMANCE.md).
 #[inline]
 fn take_scratch(len: usize) -> Vec<f32> {
-    let v = SCRATCH.with(Cell::take);
+    let v = SCRATCH.try_with(Cell::take).unwrap_or_default();
     if v.len() >= len { v } else { vec![0.0; len] }
 }
 
 /// Keeps `v` as this thread's scratch for its next fused call, unless it is larger than
-/// [`SCRATCH_KEEP`].
+/// [`SCRATCH_KEEP`] (or the thread's locals are being destroyed: `v` is freed then).
 #[inline]
 fn keep_scratch(v: Vec<f32>) {
     if v.capacity() <= SCRATCH_KEEP {
-        SCRATCH.with(|c| c.set(v));
+        let _ = SCRATCH.try_with(|c| c.set(v));
     }
 }

@@ -377,6 +377,52 @@ fn fused_scratch_kept_between_calls() {
     fused_scratch_kept::<half::bf16>(42);
 }
 
+/// One Pre-LN RMSNorm row of 100 elements (not a whole number of vectors on any path).
+fn pre_ln_row() -> Vec<u32> {
+    let mut h: Vec<f32> = (0..100).map(|i| (i % 9) as f32 * 0.5 - 1.0).collect();
+    let d = vec![0.25f32; 100];
+    let mut y = vec![0.0f32; 100];
+    Norm::rms(1e-6)
+        .residual_forward(
+            &mut h,
+            &d,
+            1,
+            100,
+            None::<&[f32]>,
+            None,
+            &mut y,
+            Stats::default(),
+        )
+        .unwrap();
+    y.iter().map(|e| e.to_bits()).collect()
+}
+
+/// A fused call from a thread-local's destructor that runs after the thread's kept scratch
+/// (`fused_scratch_kept_between_calls`) is gone: the call uses a buffer of its own and gives
+/// the same bits, where reaching for the kept one would panic (and abort the process).
+#[test]
+fn fused_call_in_thread_local_destructor() {
+    struct Late(std::sync::mpsc::Sender<Vec<u32>>);
+    impl Drop for Late {
+        fn drop(&mut self) {
+            let _ = self.0.send(pre_ln_row());
+        }
+    }
+    std::thread_local! {
+        static LATE: std::cell::RefCell<Option<Late>> = const { std::cell::RefCell::new(None) };
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // `LATE` is registered for destruction first, the kept scratch by the call after it:
+        // thread-locals are destroyed in the reverse order, so `Late::drop` runs without it.
+        LATE.with(|l| *l.borrow_mut() = Some(Late(tx)));
+        pre_ln_row();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(rx.recv().unwrap(), pre_ln_row());
+}
+
 /// In place over x gives the same bits as out of place.
 #[test]
 fn add_inplace_equals_out_of_place() {
