@@ -139,7 +139,7 @@ impl Norm {
             return None;
         }
         // The path this call will run on (an unavailable one fails the call's checks after
-        // this; `rows::serial` converts on the portable path then).
+        // this; `rows::on_path` converts on the portable path then).
         let isa = self.isa.unwrap_or_else(isa);
         if !offset
             && bf16_rows
