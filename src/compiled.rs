@@ -24,10 +24,8 @@ const _: () = assert!(f32::ID != f16::ID && f32::ID != bf16::ID && f16::ID != bf
 macro_rules! compiled_here {
     ($($f:ident: $b:ty;)*) => {
         $(
-            /// Takes the batch by reference and runs it where the caller stored it
-            /// (`Batch::run`): a batch passed or moved by value was copied whole, 16 bytes at
-            /// a time, from fields the caller had just stored 8 bytes at a time, a load the
-            /// store buffer cannot forward (a stall in every call of one short row).
+            /// Takes the batch by reference and runs it where the caller stored it (see
+            /// `Batch::run`).
             #[inline(never)]
             fn $f(isa: Isa, b: &mut $b) {
                 crate::rows::on_path(isa, crate::rows::Whole(b))

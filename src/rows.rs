@@ -156,8 +156,12 @@ pub(crate) trait Batch: Send + Sized {
     #[cfg(feature = "rayon")]
     fn split(self, rows: usize) -> (Self, Self);
     /// Runs every row on the path `l` (one `#[target_feature]` context for the whole batch).
-    /// By reference: the kernel reads each field where the caller stored it (see
-    /// `crate::compiled`).
+    ///
+    /// By reference, down to the row loop (`RowsOp`, `FusedOp`), so that the kernel reads each
+    /// field where the caller stored it. A batch moved by value on its way was copied whole,
+    /// 16 bytes at a time, from fields just stored 8 bytes at a time: a load the store buffer
+    /// cannot forward, which waits for those stores to reach L1 (a stall in every call of one
+    /// short row, docs/PERFORMANCE.md).
     fn run<L: Lanes>(&mut self, l: L);
 }
 
@@ -342,10 +346,8 @@ pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
 }
 
 /// [`parallel`] for `tasks > 1`: the two halves. Out of line, so that a call of one block
-/// goes from the caller's frame straight to [`crate::compiled::serial`]: through a frame of
-/// its own, the batch was copied in at its entry by 16-byte loads of the fields the caller had
-/// just stored 8 bytes at a time, which the store buffer cannot forward (a stall that waits
-/// for those stores to reach L1).
+/// goes from the caller's frame straight to [`crate::compiled::serial`], with no frame that
+/// copies the batch in on the way (see [`Batch::run`]).
 #[cfg(feature = "rayon")]
 fn split<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     let left_tasks = tasks / 2;

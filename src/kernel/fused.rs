@@ -440,7 +440,7 @@ impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
 
 /// One block of a fused call on the path `L`, as a value whose `call` is `#[inline(always)]`
 /// (see `RowsOp`, also for `RMSNORM`: the loop compiled for RMSNorm alone). The batch by
-/// reference, read where the caller stored it (see `RowsOp::layout`).
+/// reference, read where the caller stored it (see `Batch::run`).
 struct FusedOp<'r, 'a, 'p, L, M, W, const RMSNORM: bool> {
     l: L,
     b: &'r mut FusedBatch<'a, 'p, M, W>,

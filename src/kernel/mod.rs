@@ -862,9 +862,8 @@ struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool, const RMSNORM: bool> {
     l: L,
     src: &'a [TI],
     dst: &'a mut [TO],
-    /// By reference: the caller's `Layout` where it lies, read field by field here (a copy of
-    /// the whole, 16 bytes at a time, of fields just stored 8 bytes at a time waited for those
-    /// stores to reach L1: store forwarding fails).
+    /// By reference: the caller's `Layout` where it lies, read field by field here (see
+    /// `Batch::run`).
     layout: &'a Layout,
     p: &'a Params<'p, W>,
     mean: Option<&'a mut [f32]>,
