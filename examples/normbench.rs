@@ -872,15 +872,15 @@ fn draw(path: &str, panels: &[(Kind, Vec<Series>)]) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-/// Whether the `avx512` rows store bf16 with AVX512-BF16 (README, "Choosing the path").
+/// Whether the `avx512` rows use AVX512-BF16 for bf16 (README, "Choosing the path").
 fn avx512_bf16_note() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if Isa::Avx512.is_available() && std::is_x86_feature_detected!("avx512bf16") {
         let off = std::env::var(simdnorm::AVX512_BF16_ENV).is_ok_and(|v| v.trim() == "0");
         return if off {
-            " (bf16 stores: integer rounding, SIMDNORM_AVX512_BF16=0)"
+            " (bf16: integer rounding, no AVX512-BF16, SIMDNORM_AVX512_BF16=0)"
         } else {
-            " (bf16 stores: AVX512-BF16)"
+            " (bf16: AVX512-BF16 stores and RMSNorm squares)"
         };
     }
     ""

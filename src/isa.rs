@@ -162,15 +162,16 @@ pub fn force_isa(isa: Isa) -> Result<(), NormError> {
 }
 
 /// The name of the environment variable that, set to `0` (read once, at the first call that
-/// stores bf16 on the AVX-512 path), keeps that path from using AVX512-BF16's conversion for
-/// bf16 stores: the results are the same bits either way, so this is for comparing the two
+/// reads or stores bf16 on the AVX-512 path), keeps that path from using AVX512-BF16: its
+/// conversion for bf16 stores (the same bits either way) and its dot products for the RMSNorm
+/// statistics of bf16 rows (other bits, within the same error bound). For comparing the two
 /// (benchmarks, and CPUs that have AVX-512 without AVX512-BF16).
 pub const AVX512_BF16_ENV: &str = "SIMDNORM_AVX512_BF16";
 
 #[cfg(target_arch = "x86_64")]
 static AVX512_BF16: AtomicU8 = AtomicU8::new(UNSET);
 
-/// Whether the AVX-512 path converts bf16 stores with AVX512-BF16 where the CPU has it: yes,
+/// Whether the AVX-512 path uses AVX512-BF16 where the CPU has it: yes,
 /// unless [`AVX512_BF16_ENV`] is `0` (decided once, then cached).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn avx512_bf16_allowed() -> bool {

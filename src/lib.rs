@@ -35,7 +35,9 @@
 //! call, [`force_isa`] for the process, and the environment variable `SIMDNORM_ISA`
 //! (`scalar|avx2|avx512|neon`) at start-up (a path the CPU lacks is reported on stderr and the
 //! detected one is used). `SIMDNORM_AVX512_BF16=0` ([`AVX512_BF16_ENV`]) keeps the `Avx512`
-//! path's bf16 stores off AVX512-BF16 (the same bits, for comparison).
+//! path off AVX512-BF16, for comparison: its bf16 stores give the same bits either way; the
+//! RMSNorm statistics of bf16 rows, summed by AVX512-BF16's dot products where it is on,
+//! differ within the error bound.
 //!
 //! ## Numerics
 //!

@@ -144,11 +144,13 @@ pub(crate) trait Batch: Send + Sized {
     /// The batch's kind and element types as one number ([`batch_key`]), unique to each
     /// (`crate::compiled` picks its copies by it).
     const KEY: u32;
-    /// Whether the batch stores bf16 (the AVX-512 path then runs on
-    /// [`Avx512Bf16Token`](crate::arch::x86_64::Avx512Bf16Token) where the CPU has it; read on
-    /// x86-64 only).
+    /// Whether the AVX-512 path runs the batch on
+    /// [`Avx512Bf16Token`](crate::arch::x86_64::Avx512Bf16Token) where the CPU has it (read on
+    /// x86-64 only): a batch that stores bf16 (that token converts it), or whose statistics
+    /// read bf16 rows (that token sums their squares by dot products, `Lanes::BF16_DOT`), so
+    /// that the rows of a call give the same statistics whatever type it stores.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    const STORES_BF16: bool;
+    const BF16_TOKEN: bool;
     /// Rows in the batch.
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize;
@@ -179,7 +181,7 @@ pub(crate) struct Plain<'a, 'p, TI, TO, W> {
 
 impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
     const KEY: u32 = batch_key(0, TI::ID, 0, TO::ID, W::ID);
-    const STORES_BF16: bool = TO::ID == half::bf16::ID;
+    const BF16_TOKEN: bool = TO::ID == half::bf16::ID || TI::ID == half::bf16::ID;
 
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {
@@ -220,9 +222,9 @@ impl<TI: Element, TO: Element, W: Element> Batch for Plain<'_, '_, TI, TO, W> {
 /// ([`Widen`], [`Finite`]) is one of its own, with nothing to split.
 pub(crate) trait OnPath: Sized {
     type Output;
-    /// As [`Batch::STORES_BF16`] (read on x86-64 only).
+    /// As [`Batch::BF16_TOKEN`] (read on x86-64 only).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    const STORES_BF16: bool = false;
+    const BF16_TOKEN: bool = false;
     fn run<L: Lanes>(self, l: L) -> Self::Output;
 }
 
@@ -231,7 +233,7 @@ pub(crate) struct Whole<'r, B>(pub &'r mut B);
 
 impl<B: Batch> OnPath for Whole<'_, B> {
     type Output = ();
-    const STORES_BF16: bool = B::STORES_BF16;
+    const BF16_TOKEN: bool = B::BF16_TOKEN;
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
@@ -367,8 +369,8 @@ fn split<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     }
 }
 
-/// Whether the AVX-512 path runs batches that store bf16 on the AVX512-BF16 token (where the
-/// CPU has it): unless `SIMDNORM_AVX512_BF16=0`, and in this crate's unit tests unless the
+/// Whether the AVX-512 path runs the batches that ask for it ([`Batch::BF16_TOKEN`]) on the
+/// AVX512-BF16 token (where the CPU has it): unless `SIMDNORM_AVX512_BF16=0`, and in this crate's unit tests unless the
 /// calling thread turned it off (they run batches both ways to compare the bits).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -400,12 +402,13 @@ pub(crate) fn on_path<P: OnPath>(isa: Isa, batch: P) -> P::Output {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
             // bf16 stores convert with AVX512-BF16 where the CPU has it (the same bits as the
-            // plain AVX-512 token's integer rounding); only batches that store bf16 compile
-            // for that token.
+            // plain AVX-512 token's integer rounding), and RMSNorm sums the squares of bf16
+            // rows by its dot products (other bits, within the same bound); only batches that
+            // store bf16 or read bf16 rows compile for that token (`Batch::BF16_TOKEN`).
             use crate::arch::x86_64::{Avx512Bf16Token, Avx512Token};
             static BF16: OnceLock<Option<Avx512Bf16Token>> = OnceLock::new();
             static TOKEN: OnceLock<Option<Avx512Token>> = OnceLock::new();
-            if const { P::STORES_BF16 }
+            if const { P::BF16_TOKEN }
                 && use_avx512_bf16()
                 && let Some(t) = *BF16.get_or_init(Avx512Bf16Token::try_new)
             {
@@ -440,6 +443,8 @@ mod tests {
     //! The AVX512-BF16 token's bf16 stores give the same bits as the plain AVX-512 token's, in
     //! whole batches: every store path of the kernels (pairs, single vectors, partial tails,
     //! streaming, in place, fused), with results below f32's normal range in some vectors.
+    //! (RMSNorm of bf16 rows, whose squares that token sums by dot products, is checked
+    //! against the numerics contract both ways instead.)
 
     use half::bf16;
 
@@ -501,6 +506,31 @@ mod tests {
         assert!(with.iter().any(|&b| b & 0x7FFF != 0), "{what}: all zero");
     }
 
+    /// For the calls whose statistics read bf16 rows with RMSNorm, where the AVX512-BF16 token
+    /// sums the squares by dot products and the plain token by multiply-adds (other bits):
+    /// `f` both ways, each output row within the numerics contract's bound of the reference
+    /// (`gamma` the weight's values, `eps` the call's).
+    fn bounded_both_ways(
+        what: &str,
+        x: &[bf16],
+        width: usize,
+        gamma: &[f32],
+        eps: f32,
+        f: impl Fn() -> Vec<u16>,
+    ) {
+        for without in [false, true] {
+            NO_AVX512_BF16.with(|c| c.set(without));
+            let y: Vec<bf16> = f().into_iter().map(bf16::from_bits).collect();
+            NO_AVX512_BF16.with(|c| c.set(false));
+            for (r, (xr, yr)) in x.chunks(width).zip(y.chunks(width)).enumerate() {
+                let want = crate::reference::rms_norm(xr, Some(gamma), eps);
+                if let Err((i, msg)) = crate::reference::check_row(yr, &want, Some(gamma), None) {
+                    panic!("{what}, AVX512-BF16 off {without}: row {r}, element {i}: {msg}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn avx512_bf16_stores_match_plain_avx512() {
         if !Isa::Avx512.is_available() || Avx512Bf16Token::try_new().is_none() {
@@ -542,7 +572,17 @@ mod tests {
                             v[off..].copy_from_slice(&xb);
                             v
                         };
-                        same_both_ways(&what("bf16 -> bf16"), || {
+                        // RMSNorm's statistics of bf16 rows differ between the tokens
+                        // (`Batch::BF16_TOKEN`); LayerNorm's do not.
+                        let bf16_rows = |what: &str, gamma: &[f32], f: &dyn Fn() -> Vec<u16>| {
+                            if layer {
+                                same_both_ways(what, f)
+                            } else {
+                                bounded_both_ways(what, &xb, width, gamma, 1e-6, f)
+                            }
+                        };
+                        let g_of_gb: Vec<f32> = gb.iter().map(|v| v.to_f32()).collect();
+                        bf16_rows(&what("bf16 -> bf16"), &g_of_gb, &|| {
                             let y = &mut buf.clone()[off..];
                             norm.forward(&xb, rows, width, Some(&gb[..]), beta, y)
                                 .unwrap();
@@ -554,7 +594,7 @@ mod tests {
                                 .unwrap();
                             bits(y)
                         });
-                        same_both_ways(&what("bf16 in place, f32 weights"), || {
+                        bf16_rows(&what("bf16 in place, f32 weights"), &g, &|| {
                             let mut v = placed();
                             let y = &mut v[off..];
                             norm.forward_inplace(y, rows, width, Some(&g[..]), beta32)

@@ -197,6 +197,16 @@ const BF16_NARROW_512: __m512i = unsafe {
     ])
 };
 
+/// `vpermw` indices interleaving the two halves of a 512-bit register: word `2k` from word `k`
+/// (the low half), word `2k + 1` from word `16 + k` (the high half).
+const BF16_INTERLEAVE_512: __m512i = unsafe {
+    // SAFETY: as BF16_WIDEN_512.
+    core::mem::transmute::<[u16; 32], __m512i>([
+        0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, //
+        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
+    ])
+};
+
 impl Lanes for Avx2Token {
     type S = pulp::x86::V3;
     const N: usize = 8;
@@ -615,6 +625,32 @@ impl Lanes for Avx512Token {
         // SAFETY: 32 writable bytes (asserted); AVX proven by the token.
         unsafe { store256::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16(v)) }
     }
+    // The split order for the statistics sweeps, which read bf16 rows two vectors at a time
+    // in it: a shift and a mask, where memory order takes a word permute per vector (the
+    // AVX512-BF16 token's order too, so that both tokens give the same statistics). The apply
+    // sweep keeps memory order on this token (`BF16_SPLIT` false): its bf16 rounding is in
+    // integers either way.
+    #[inline(always)]
+    fn load_bf16_split(self, s: &[bf16]) -> (F16, F16) {
+        // SAFETY: AVX-512F proven by the token.
+        unsafe { bf16_split_512(s) }
+    }
+    #[inline(always)]
+    fn store_bf16_split<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
+        assert!(d.len() >= 32);
+        // SAFETY: AVX-512F/BW proven by the token; register operands only.
+        let v = unsafe {
+            let lo = _mm512_castsi256_si512(self.narrow_bf16(a));
+            let both = _mm512_inserti64x4::<1>(lo, self.narrow_bf16(b));
+            _mm512_permutexvar_epi16(BF16_INTERLEAVE_512, both)
+        };
+        // SAFETY: 64 writable bytes (asserted).
+        unsafe { store512::<NT>(d.as_mut_ptr().cast(), v) }
+    }
+    #[inline(always)]
+    fn store_bf16_split_finite<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
+        self.store_bf16_split::<NT>(d, a, b)
+    }
     #[inline(always)]
     fn load_partial<T: Element>(self, s: &[T]) -> F16 {
         let k = partial_mask(s.len());
@@ -754,6 +790,64 @@ impl Avx512Bf16Token {
             _mm256_mask_sub_epi16(r, sub, r, _mm256_set1_epi16(0x0080))
         }
     }
+
+    /// [`Self::narrow_bf16`] of `a` into the low 256 bits and of `b` into the high 256 bits,
+    /// by one `vcvtne2ps2bf16`.
+    #[inline(always)]
+    fn narrow_bf16_pair(self, a: F16, b: F16) -> __m512i {
+        let t = self.base();
+        let (sa, sb) = (t.subnormal_lanes(a), t.subnormal_lanes(b));
+        // SAFETY: AVX512-BF16, AVX-512F/BW proven by the token; register operands only; the
+        // bf16 vector and __m512i are the same 64 bytes.
+        unsafe {
+            if (sa | sb) == 0 {
+                core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
+            } else {
+                // Rare: subnormal lanes, as in narrow_bf16.
+                let (a, b) = (self.shift_subnormals(a, sa), self.shift_subnormals(b, sb));
+                let r = core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(b, a));
+                let sub = ((sb as __mmask32) << 16) | sa as __mmask32;
+                _mm512_mask_sub_epi16(r, sub, r, _mm512_set1_epi16(0x0080))
+            }
+        }
+    }
+}
+
+/// The first 32 bf16 of `s` as two vectors: element `2k` in lane `k` of the first (the low
+/// half of 32-bit word `k`, shifted up), element `2k + 1` in lane `k` of the second (the high
+/// half, the low one masked off).
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[inline(always)]
+unsafe fn bf16_split_512(s: &[bf16]) -> (F16, F16) {
+    assert!(s.len() >= 32);
+    // SAFETY: 64 readable bytes (asserted); AVX-512F by the caller's contract.
+    unsafe {
+        let w = _mm512_loadu_si512(s.as_ptr().cast());
+        let top = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
+        (
+            cast(_mm512_slli_epi32::<16>(w)),
+            cast(_mm512_and_si512(w, top)),
+        )
+    }
+}
+
+/// Stores 64 bytes at `p`: non-temporally (which needs `p` aligned to 64 bytes, asserted)
+/// with `NT`.
+///
+/// # Safety
+/// 64 writable bytes at `p`; the CPU has AVX-512F.
+#[inline(always)]
+unsafe fn store512<const NT: bool>(p: *mut __m512i, v: __m512i) {
+    if NT {
+        assert!((p as usize).is_multiple_of(64));
+        // SAFETY: the caller's contract; aligned (asserted).
+        unsafe { _mm512_stream_si512(p, v) }
+    } else {
+        // SAFETY: the caller's contract; unaligned store.
+        unsafe { _mm512_storeu_si512(p, v) }
+    }
 }
 
 impl Lanes for Avx512Bf16Token {
@@ -762,6 +856,35 @@ impl Lanes for Avx512Bf16Token {
     const WELFORD_ACC: usize = Avx512Token::WELFORD_ACC;
     // `vcvtne2ps2bf16` converts two vectors into one 512-bit register.
     const BF16_PAIRS: bool = true;
+    // `vdpbf16ps` squares and adds 32 bf16 in one operation (16 lanes of two).
+    const BF16_DOT: bool = true;
+
+    #[inline(always)]
+    fn square_add_bf16(self, acc: F16, s: &[bf16]) -> F16 {
+        assert!(s.len() >= 32);
+        // SAFETY: 64 readable bytes (asserted); AVX512-BF16 and AVX-512F proven by the token;
+        // the bf16 vector and __m512i are the same 64 bytes.
+        unsafe {
+            let h =
+                core::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(s.as_ptr().cast()));
+            cast(_mm512_dpbf16_ps(cast(acc), h, h))
+        }
+    }
+    #[inline(always)]
+    fn square_add_bf16_partial(self, acc: F16, s: &[bf16]) -> F16 {
+        debug_assert!(s.len() < 32);
+        let k = ((1u64 << s.len()) - 1) as __mmask32;
+        // SAFETY: AVX512-BF16, AVX-512F/BW proven by the token. The masked load reads only
+        // the first `s.len()` elements (all readable); a masked-off word does not fault and
+        // is zero, which adds nothing.
+        unsafe {
+            let h = core::mem::transmute::<__m512i, __m512bh>(_mm512_maskz_loadu_epi16(
+                k,
+                s.as_ptr().cast(),
+            ));
+            cast(_mm512_dpbf16_ps(cast(acc), h, h))
+        }
+    }
 
     // Everything but the bf16 stores is Avx512Token's.
     #[inline(always)]
@@ -825,32 +948,32 @@ impl Lanes for Avx512Bf16Token {
     #[inline(always)]
     fn store_bf16_pair<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
         assert!(d.len() >= 32);
-        let t = self.base();
-        // The low 16 words are `a`'s, the high 16 `b`'s.
-        let (sa, sb) = (t.subnormal_lanes(a), t.subnormal_lanes(b));
-        // SAFETY: AVX512-BF16, AVX-512F/BW proven by the token; register operands only; the
-        // bf16 vector and __m512i are the same 64 bytes.
-        let v = unsafe {
-            if (sa | sb) == 0 {
-                core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
-            } else {
-                // Rare: subnormal lanes, as in narrow_bf16.
-                let (a, b) = (self.shift_subnormals(a, sa), self.shift_subnormals(b, sb));
-                let r = core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(b, a));
-                let sub = ((sb as __mmask32) << 16) | sa as __mmask32;
-                _mm512_mask_sub_epi16(r, sub, r, _mm512_set1_epi16(0x0080))
-            }
-        };
-        let p: *mut __m512i = d.as_mut_ptr().cast();
-        if NT {
-            assert!((p as usize).is_multiple_of(64));
-            // SAFETY: 64 writable bytes (asserted above), 64-byte aligned (asserted); AVX-512F
-            // proven.
-            unsafe { _mm512_stream_si512(p, v) }
-        } else {
-            // SAFETY: 64 writable bytes (asserted above); AVX-512F proven; unaligned store.
-            unsafe { _mm512_storeu_si512(p, v) }
-        }
+        // SAFETY: 64 writable bytes (asserted).
+        unsafe { store512::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16_pair(a, b)) }
+    }
+    // Elements 2k and 2k + 1 are the two halves of one 32-bit lane: a shift and a mask widen
+    // 32 of them into two vectors (the 0 and 5 ports' work, where the word permutes of memory
+    // order are the 5 port's alone), and one word permute puts the narrowed pair back.
+    const BF16_SPLIT: bool = true;
+    #[inline(always)]
+    fn load_bf16_split(self, s: &[bf16]) -> (F16, F16) {
+        // SAFETY: AVX-512F proven by the token.
+        unsafe { bf16_split_512(s) }
+    }
+    #[inline(always)]
+    fn store_bf16_split<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
+        assert!(d.len() >= 32);
+        // `a`'s words in the low half, `b`'s in the high half, interleaved.
+        // SAFETY: AVX-512BW proven by the token; register operands only.
+        let v =
+            unsafe { _mm512_permutexvar_epi16(BF16_INTERLEAVE_512, self.narrow_bf16_pair(a, b)) };
+        // SAFETY: 64 writable bytes (asserted).
+        unsafe { store512::<NT>(d.as_mut_ptr().cast(), v) }
+    }
+    // `vcvtne2ps2bf16` keeps NaN NaN at no cost: the finite form is the same.
+    #[inline(always)]
+    fn store_bf16_split_finite<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
+        self.store_bf16_split::<NT>(d, a, b)
     }
     #[inline(always)]
     fn load_partial<T: Element>(self, s: &[T]) -> F16 {

@@ -118,10 +118,11 @@ pub(crate) trait Placement: Send + Sized {
     /// The placement and its element types as a `Batch::KEY` with the weight left `0`
     /// (`FusedBatch` adds it).
     const KEY: u32;
-    /// Whether the call stores bf16 (its residual stream or its output; `Batch::STORES_BF16`,
-    /// read on x86-64 only).
+    /// Whether the call stores bf16 (its residual stream or its output), so that it runs on
+    /// the AVX512-BF16 token where the CPU has it (`Batch::BF16_TOKEN`, read on x86-64 only;
+    /// a fused call's statistics read its `f32` sums, whatever its input types).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    const STORES_BF16: bool;
+    const BF16_TOKEN: bool;
     /// Whether a group's residual sums can be normalized from an `f32` buffer of the call's
     /// own (the `f32` stream, or an `f32` output), so that a batch of wide rows takes the tiled
     /// apply of a plain norm ([`tile_group`]) with no scratch rows.
@@ -207,7 +208,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     type Out = O;
     const KEY: u32 = batch_key(1, X::ID, D::ID, O::ID, 0);
-    const STORES_BF16: bool = X::ID == bf16::ID || O::ID == bf16::ID;
+    const BF16_TOKEN: bool = X::ID == bf16::ID || O::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -281,7 +282,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     const X_BYTES: usize = X::BYTES;
     type Out = O;
     const KEY: u32 = batch_key(2, X::ID, D::ID, O::ID, 0);
-    const STORES_BF16: bool = O::ID == bf16::ID;
+    const BF16_TOKEN: bool = O::ID == bf16::ID;
     const TILED: bool = O::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -340,7 +341,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
     const X_BYTES: usize = X::BYTES;
     type Out = X;
     const KEY: u32 = batch_key(3, X::ID, D::ID, X::ID, 0);
-    const STORES_BF16: bool = X::ID == bf16::ID;
+    const BF16_TOKEN: bool = X::ID == bf16::ID;
     const TILED: bool = X::BYTES == 4;
 
     #[cfg(feature = "rayon")]
@@ -398,7 +399,7 @@ pub(crate) struct FusedBatch<'a, 'p, M, W> {
 
 impl<M: Placement, W: Element> Batch for FusedBatch<'_, '_, M, W> {
     const KEY: u32 = M::KEY | W::ID as u32;
-    const STORES_BF16: bool = M::STORES_BF16;
+    const BF16_TOKEN: bool = M::BF16_TOKEN;
 
     #[cfg(feature = "rayon")]
     fn rows(&self) -> usize {

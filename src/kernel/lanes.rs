@@ -116,6 +116,40 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_bf16_split_finite<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
         self.store_bf16_pair_finite::<NT>(d, a, b)
     }
+    /// Whether the path sums squares of bf16 with a dot-product instruction
+    /// ([`Lanes::square_add_bf16`]; AVX512-BF16's `vdpbf16ps`: one operation for `2 N`
+    /// elements where widening and a fused multiply-add take four). Its arithmetic flushes
+    /// subnormal inputs and results to zero, so the statistics sweep that uses it sends rows
+    /// with small sums to the rescaled path (`stats::sum_sq`).
+    const BF16_DOT: bool = false;
+    /// `acc` plus the squares of the first `2 N` elements of `s` (at least that many), two per
+    /// lane, in an order of the path's own. Where [`Lanes::BF16_DOT`] holds, subnormal inputs
+    /// count as zero and any product or sum below the smallest normal `f32` (2^-126) may be
+    /// flushed to zero, a loss of at most 2^-125 per element. The default widens the two
+    /// vectors and adds their squares by [`Lanes::fma`], without flushing.
+    #[inline(always)]
+    fn square_add_bf16(self, acc: F<Self>, s: &[bf16]) -> F<Self> {
+        let (a, b) = (self.load_bf16(s), self.load_bf16(&s[Self::N..]));
+        self.fma(b, b, self.fma(a, a, acc))
+    }
+    /// [`Lanes::square_add_bf16`] of fewer than `2 N` elements (`s` whole). The default widens
+    /// them through [`Lanes::load_partial`].
+    #[inline(always)]
+    fn square_add_bf16_partial(self, acc: F<Self>, s: &[bf16]) -> F<Self> {
+        let n = s.len().min(Self::N);
+        let a = if n == Self::N {
+            self.load_bf16(s)
+        } else {
+            self.load_partial(s)
+        };
+        let acc = self.fma(a, a, acc);
+        if n < s.len() {
+            let b = self.load_partial(&s[n..]);
+            self.fma(b, b, acc)
+        } else {
+            acc
+        }
+    }
     /// Loads `s` (fewer than `N` elements) into the low lanes, zeros above. The default goes
     /// through a zeroed buffer on the stack; paths with masked loads override it.
     #[inline(always)]
@@ -589,6 +623,27 @@ mod tests {
                     want.to_bits()
                 );
             }
+        }
+        // Sums of bf16 squares: integers up to 255 (their squares and every partial sum here
+        // exact in f32), so that the lanes add up to the exact sum in any order; a partial
+        // one reads nothing past its slice (NaN there would show).
+        let ints: Vec<bf16> = (0..4 * n)
+            .map(|i| bf16::from_f32(((i * 37 + 11) % 256) as f32 - 128.0))
+            .collect();
+        let exact = |s: &[bf16]| s.iter().map(|v| (v.to_f32() as f64).powi(2)).sum::<f64>();
+        let zero = l.simd().splat_f32s(0.0);
+        let one = l.simd().splat_f32s(1.0);
+        let whole = l.square_add_bf16(l.square_add_bf16(one, &ints), &ints[2 * n..]);
+        assert_eq!(
+            l.hsum(whole) as f64,
+            exact(&ints) + n as f64,
+            "bf16 squares"
+        );
+        for len in 0..2 * n {
+            let mut buf = ints[..2 * n].to_vec();
+            buf[len..].fill(bf16::NAN);
+            let got = l.hsum(l.square_add_bf16_partial(zero, &buf[..len])) as f64;
+            assert_eq!(got, exact(&buf[..len]), "bf16 squares of {len}");
         }
     }
 

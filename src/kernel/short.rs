@@ -9,8 +9,8 @@
 use pulp::Simd;
 
 use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
-use super::stats::pairwise;
-use crate::element::Element;
+use super::stats::{dot_checked, pairwise};
+use crate::element::{Element, SliceRef};
 
 /// The most vectors (of `N` lanes, the last one partial or not) in a short row: 128 elements on
 /// AVX-512, 64 on AVX2, 32 on NEON and the portable path. A constant, so that every loop
@@ -45,13 +45,46 @@ fn values<L: Lanes, T: Element>(l: L, x: &[T]) -> [F<L>; SHORT_VECS] {
     v
 }
 
-/// The sum of squares of a short row ([`is_short`]) in `f32`: the squares of all
-/// `SHORT_VECS` vectors summed by a fixed pairwise tree ([`pairwise`]), then across the lanes.
+/// The squares of a short row summed into one vector by a fixed pairwise tree ([`pairwise`]):
+/// of all `SHORT_VECS` vectors, or, for bf16 on a path with [`Lanes::BF16_DOT`], of the
+/// `SHORT_VECS / 2` dot products of `2 N` elements each.
+#[inline(always)]
+fn squares<L: Lanes, T: Element>(l: L, x: &[T]) -> F<L> {
+    let s = l.simd();
+    if L::BF16_DOT
+        && let SliceRef::Bf16(x) = T::tag(x)
+    {
+        const PAIRS: usize = SHORT_VECS / 2;
+        let n = 2 * L::N;
+        let full = x.len() / n;
+        let tail = &x[full * n..];
+        let zero = s.splat_f32s(0.0);
+        let mut a = [zero; PAIRS];
+        // Indices compared, not computed, as in `values`.
+        for (i, ai) in a.iter_mut().enumerate() {
+            if i < full {
+                *ai = l.square_add_bf16(zero, &x[i * n..i * n + n]);
+            } else if i == full && !tail.is_empty() {
+                *ai = l.square_add_bf16_partial(zero, tail);
+            }
+        }
+        return pairwise(l, &mut a, PAIRS);
+    }
+    let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
+    pairwise(l, &mut a, SHORT_VECS)
+}
+
+/// The sum of squares of a short row ([`is_short`]) in `f32`: [`squares`], then across the
+/// lanes (for bf16 on a path with [`Lanes::BF16_DOT`], zero where its flushes may have cut
+/// the sum, as [`dot_checked`] says).
 #[inline(always)]
 pub(super) fn sum_sq<L: Lanes, T: Element>(l: L, x: &[T]) -> f64 {
-    let s = l.simd();
-    let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
-    l.hsum(pairwise(l, &mut a, SHORT_VECS)) as f64
+    let ss = l.hsum(squares(l, x)) as f64;
+    if L::BF16_DOT && T::ID == 2 {
+        dot_checked(ss, x.len())
+    } else {
+        ss
+    }
 }
 
 /// [`sum_sq`] of up to `N` short rows of one width at once: entry `r < rows.len()` has the bits
@@ -64,10 +97,16 @@ pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MA
     debug_assert!(rows.len() <= L::N);
     let mut lanes = [s.splat_f32s(0.0); MAX_LANES];
     for (v, x) in lanes.iter_mut().zip(rows) {
-        let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
-        *v = pairwise(l, &mut a, SHORT_VECS);
+        *v = squares(l, x);
     }
     let mut sums = [0.0f32; MAX_LANES];
     l.store_f32::<false>(&mut sums, l.hsum_rows(&lanes));
-    sums.map(f64::from)
+    let width = rows[0].len();
+    sums.map(|ss| {
+        if L::BF16_DOT && T::ID == 2 {
+            dot_checked(ss as f64, width)
+        } else {
+            ss as f64
+        }
+    })
 }

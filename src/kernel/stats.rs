@@ -7,9 +7,10 @@
 //! accumulators are merged (Chan) and the block's result is merged into a running `f64` state:
 //! for Welford one per lane (vertical operations; the lanes are merged once per row), for the
 //! sum of squares one scalar. The `f64` merge costs a few operations per block (2048 and 1024
-//! elements on AVX-512) and keeps the rounding error of the statistics independent of the row
-//! width: plain `f32` accumulation over a whole row grows it linearly (a constant row of 5233
-//! `f32` elements already exceeded the contract's bound that way).
+//! elements on AVX-512; 2048 for bf16 squares summed by dot products) and keeps the rounding
+//! error of the statistics independent of the row width: plain `f32` accumulation over a
+//! whole row grows it linearly (a constant row of 5233 `f32` elements already exceeded the
+//! contract's bound that way).
 //!
 //! LayerNorm's first block takes Welford's steps ([`welford_lanes`]); each block after it sums
 //! the values minus the lanes' running means from the blocks before it, and turns the sums into
@@ -20,7 +21,7 @@ use pulp::Simd;
 
 use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
 use super::outline;
-use crate::element::Element;
+use crate::element::{Element, SliceRef};
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
 const MAX_ACC: usize = 8;
@@ -241,12 +242,16 @@ fn welford_lanes<L: Lanes, T: Element, const SCALED: bool>(
     let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
     let mut groups = groups.chunks_exact(n * acc);
     if let Some(grp) = groups.next() {
-        first_step::<L, T, SCALED>(l, grp, &mut mean[..acc], scale_v, shift_v);
+        let vs = group::<L, T, SCALED>(l, grp, scale_v);
+        for j in 0..acc {
+            mean[j] = s.sub_f32s(vs[j], shift_v);
+        }
     }
     for (grp, &recip) in groups.zip(&RECIP[1..]) {
         let rk = s.splat_f32s(recip);
+        let vs = group::<L, T, SCALED>(l, grp, scale_v);
         for j in 0..acc {
-            let v = shifted::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v, shift_v);
+            let v = s.sub_f32s(vs[j], shift_v);
             let d = s.sub_f32s(v, mean[j]);
             mean[j] = l.fma(d, rk, mean[j]);
             m2[j] = l.fma(d, s.sub_f32s(v, mean[j]), m2[j]);
@@ -319,9 +324,9 @@ fn sums_lanes<L: Lanes, T: Element, const SCALED: bool>(
     // Exact chunks, so that no load below needs a bounds check.
     let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
     for grp in groups.chunks_exact(n * acc) {
+        let vs = group::<L, T, SCALED>(l, grp, scale_v);
         for j in 0..acc {
-            let v = scaled::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale_v);
-            (s1[j], s2[j]) = sums_step(l, v, base, s1[j], s2[j]);
+            (s1[j], s2[j]) = sums_step(l, vs[j], base, s1[j], s2[j]);
         }
     }
     for (j, v) in rest.chunks_exact(n).enumerate() {
@@ -359,6 +364,40 @@ fn scaled<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: F<L>) 
     } else {
         v
     }
+}
+
+/// The `WELFORD_ACC` vectors of a group (`grp`, `WELFORD_ACC * N` elements) as [`scaled`]
+/// reads them; bf16 two at a time in the path's split order ([`Lanes::load_bf16_split`]:
+/// on x86-64 a shift and a mask per two vectors, where memory order takes a shuffle per
+/// vector). Each accumulator still takes `N` of the group's elements, the same count; which
+/// ones does not matter to its statistics.
+#[inline(always)]
+fn group<L: Lanes, T: Element, const SCALED: bool>(
+    l: L,
+    grp: &[T],
+    scale: F<L>,
+) -> [F<L>; MAX_ACC] {
+    let s = l.simd();
+    let n = L::N;
+    let acc = L::WELFORD_ACC;
+    let mut v = [s.splat_f32s(0.0); MAX_ACC];
+    if acc.is_multiple_of(2)
+        && let SliceRef::Bf16(x) = T::tag(grp)
+    {
+        for k in 0..acc / 2 {
+            let (a, b) = l.load_bf16_split(&x[2 * k * n..2 * k * n + 2 * n]);
+            (v[2 * k], v[2 * k + 1]) = if SCALED {
+                (s.mul_f32s(a, scale), s.mul_f32s(b, scale))
+            } else {
+                (a, b)
+            };
+        }
+    } else {
+        for (j, v) in v.iter_mut().enumerate().take(acc) {
+            *v = scaled::<L, T, SCALED>(l, &grp[j * n..j * n + n], scale);
+        }
+    }
+    v
 }
 
 /// The lanes of a block's state merged (Chan's formula for equal counts `c`: the mean is the
@@ -711,9 +750,77 @@ pub(crate) fn pairwise<L: Lanes, const K: usize>(l: L, a: &mut [F<L>; K], width:
     a[0]
 }
 
-/// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`).
+/// Below this times the row's width, a sum of squares taken by [`Lanes::square_add_bf16`] on
+/// a path that flushes ([`Lanes::BF16_DOT`]) is reported as zero, so that the row takes the
+/// rescaled path: the flushes lose at most 2^-125 per element, so above it at most a relative
+/// 2^-40 of the sum. (The fast path's own threshold, 2^-100 for the whole row, does not bound
+/// that loss: 4096 squares just below 2^-126 are a relative 2^-14 of a sum of 2^-100.)
+const DOT_TINY_PER_ELEMENT: f64 = 2.584_939_414_228_211e-26; // 2^-85
+
+/// [`sum_sq`] of bf16 on a path with [`Lanes::BF16_DOT`], unscaled: the blocks of the general
+/// sweep (`WELFORD_ACC` x `BLOCK_STEPS` steps, each accumulator summed in `f32`, each block's
+/// total added in `f64`), a step being `2 N` elements. Zero for a sum the flushes may have
+/// cut ([`DOT_TINY_PER_ELEMENT`]).
+#[inline(always)]
+fn sum_sq_bf16_dot<L: Lanes>(l: L, x: &[half::bf16]) -> f64 {
+    let s = l.simd();
+    let n = 2 * L::N;
+    let acc = L::WELFORD_ACC;
+    let zero = s.splat_f32s(0.0);
+    let mut total = 0.0f64;
+    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
+    for b in &mut blocks {
+        let mut sums = [zero; MAX_ACC];
+        for grp in b.chunks_exact(n * acc) {
+            for (j, sum) in sums.iter_mut().enumerate().take(acc) {
+                *sum = l.square_add_bf16(*sum, &grp[j * n..j * n + n]);
+            }
+        }
+        total += l.hsum(pairwise(l, &mut sums, acc)) as f64;
+    }
+    let rest = blocks.remainder();
+    let mut sums = [zero; MAX_ACC];
+    let steps = rest.len() / n;
+    let (whole, tail) = rest.split_at(steps * n);
+    let (groups, extra) = whole.split_at(steps / acc * acc * n);
+    for grp in groups.chunks_exact(n * acc) {
+        for (j, sum) in sums.iter_mut().enumerate().take(acc) {
+            *sum = l.square_add_bf16(*sum, &grp[j * n..j * n + n]);
+        }
+    }
+    for (v, sum) in extra.chunks_exact(n).zip(sums.iter_mut()) {
+        *sum = l.square_add_bf16(*sum, v);
+    }
+    if !tail.is_empty() {
+        sums[acc - 1] = l.square_add_bf16_partial(sums[acc - 1], tail);
+    }
+    total += l.hsum(pairwise(l, &mut sums, acc)) as f64;
+    dot_checked(total, x.len())
+}
+
+/// A sum of squares of `width` elements taken by [`Lanes::square_add_bf16`] on a path with
+/// [`Lanes::BF16_DOT`]: as it is, or zero (outside the fast path's range, so that the row
+/// takes the rescaled path) where the flushes may have cut it ([`DOT_TINY_PER_ELEMENT`]).
+#[inline(always)]
+pub(super) fn dot_checked(ss: f64, width: usize) -> f64 {
+    if ss < width as f64 * DOT_TINY_PER_ELEMENT {
+        0.0
+    } else {
+        ss
+    }
+}
+
+/// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`). On a path with
+/// [`Lanes::BF16_DOT`], bf16 rows unscaled go through [`sum_sq_bf16_dot`] (zero where its
+/// flushes may have cut the sum; the fast path sends such rows to the rescaled one).
 #[inline(always)]
 pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: f32) -> f64 {
+    if L::BF16_DOT
+        && !SCALED
+        && let SliceRef::Bf16(x) = T::tag(x)
+    {
+        return sum_sq_bf16_dot(l, x);
+    }
     let s = l.simd();
     let n = L::N;
     let acc = L::WELFORD_ACC;

@@ -180,6 +180,56 @@ fn subnormal_outputs_from_huge_eps() {
     }
 }
 
+/// Rows whose squares are mostly below f32's normal range (2^-126): one element of 2^-50
+/// (its square, 2^-100, is the fast path's threshold) and the others just below 2^-63, whose
+/// squares together are a relative 2^-20 to 2^-12 of the sum (widths 100 to 20000). A sum of squares that flushes
+/// subnormal results to zero (AVX512-BF16's dot product) loses them and must leave such rows
+/// to the rescaled path; the contract's bound is 2^-21 of the largest output. `eps = 0`, so
+/// that nothing hides the loss. bf16 and `f32` rows, one row and batches, every path.
+#[test]
+fn squares_below_the_normal_range() {
+    fn rows<T: simdnorm::Element>(rng: &mut Rng, rows: usize, width: usize) -> Vec<T> {
+        let mut x = Vec::with_capacity(rows * width);
+        for _ in 0..rows {
+            let at = rng.below(width);
+            x.extend((0..width).map(|i| {
+                let sign = if rng.unit() < 0.5 { -1.0 } else { 1.0 };
+                let v = if i == at {
+                    2f64.powi(-50)
+                } else {
+                    rng.range(0.7, 0.99) * 2f64.powi(-63)
+                };
+                T::from_f32((sign * v) as f32)
+            }));
+        }
+        x
+    }
+    fn check<T: simdnorm::Element>(seed: u64) {
+        let mut rng = Rng(seed);
+        for isa in Isa::available() {
+            for kind in [Kind::Rms, Kind::Layer] {
+                for width in [100, 300, 1000, 4096, 4099, 20000] {
+                    for n in [1, 16] {
+                        let case = Case::<T, T> {
+                            kind,
+                            width,
+                            x: rows::<T>(&mut rng, n, width),
+                            gamma: common::param::<T>(&mut rng, width),
+                            beta: (kind == Kind::Layer)
+                                .then(|| common::param::<T>(&mut rng, width))
+                                .flatten(),
+                            eps: 0.0,
+                        };
+                        case.check(isa, &format!("squares below 2^-126, {n} rows"));
+                    }
+                }
+            }
+        }
+    }
+    check::<half::bf16>(12);
+    check::<f32>(13);
+}
+
 /// A weight or bias with NaN or ±Inf (NaN payloads that the bf16 rounding would carry into the
 /// sign or the exponent among them) makes those outputs NaN or infinite, and a bf16 output is
 /// the f32 output of the same call narrowed as `half` narrows it, bit for bit: batches large
