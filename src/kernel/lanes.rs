@@ -99,7 +99,9 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     const BF16_SPLIT: bool = false;
     /// The first `2 N` elements of `s` as two vectors, in the path's split order (the
     /// inverse of [`Lanes::store_bf16_split`]'s). The default is memory order: elements
-    /// `0..N`, then `N..2 N`.
+    /// `0..N`, then `N..2 N`. The statistics sweeps read bf16 rows through it on every path
+    /// (a path may override it for them alone, with [`Lanes::BF16_SPLIT`] false, as the plain
+    /// AVX-512 path does).
     #[inline(always)]
     fn load_bf16_split(self, s: &[bf16]) -> (F<Self>, F<Self>) {
         (self.load_bf16(s), self.load_bf16(&s[Self::N..]))
