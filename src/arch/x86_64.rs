@@ -886,7 +886,7 @@ impl Lanes for Avx512Bf16Token {
         }
     }
 
-    // Everything but the bf16 stores is Avx512Token's.
+    // The rest is Avx512Token's, but for the bf16 stores and the split order below.
     #[inline(always)]
     fn simd(self) -> pulp::x86::V4 {
         self.base().simd()
