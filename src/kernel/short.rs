@@ -79,12 +79,7 @@ fn squares<L: Lanes, T: Element>(l: L, x: &[T]) -> F<L> {
 /// the sum, as [`dot_checked`] says).
 #[inline(always)]
 pub(super) fn sum_sq<L: Lanes, T: Element>(l: L, x: &[T]) -> f64 {
-    let ss = l.hsum(squares(l, x)) as f64;
-    if L::BF16_DOT && T::ID == 2 {
-        dot_checked(ss, x.len())
-    } else {
-        ss
-    }
+    dot_checked::<L, T>(l.hsum(squares(l, x)) as f64, x.len())
 }
 
 /// [`sum_sq`] of up to `N` short rows of one width at once: entry `r < rows.len()` has the bits
@@ -101,12 +96,5 @@ pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MA
     }
     let mut sums = [0.0f32; MAX_LANES];
     l.store_f32::<false>(&mut sums, l.hsum_rows(&lanes));
-    let width = rows[0].len();
-    sums.map(|ss| {
-        if L::BF16_DOT && T::ID == 2 {
-            dot_checked(ss as f64, width)
-        } else {
-            ss as f64
-        }
-    })
+    sums.map(|ss| dot_checked::<L, T>(ss as f64, rows[0].len()))
 }

@@ -694,39 +694,75 @@ fn square_add<L: Lanes, T: Element, const SCALED: bool>(
     l.fma(v, v, sum)
 }
 
-/// Sum of squares of `steps` groups of `WELFORD_ACC` vectors, then `extra` single vectors, then
-/// the zero-padded `tail`, in `f32`, per lane (the accumulators added by [`pairwise`]).
+/// The squares of `steps` groups of `WELFORD_ACC` steps, then `extra` single steps, then the
+/// shorter `tail`, in `f32`, per lane (the accumulators added by [`pairwise`]). A step is
+/// `step` elements, whose squares `add(sum, chunk)` adds into an accumulator; `add_tail` adds
+/// those of the tail.
 #[inline(always)]
-fn sum_sq_lanes<L: Lanes, T: Element, const SCALED: bool>(
+fn sum_sq_lanes<L: Lanes, T: Element>(
     l: L,
     x: &[T],
-    steps: usize,
-    extra: usize,
+    step: usize,
+    (steps, extra): (usize, usize),
     tail: &[T],
-    scale_v: F<L>,
+    add: impl Fn(F<L>, &[T]) -> F<L>,
+    add_tail: impl Fn(F<L>, &[T]) -> F<L>,
 ) -> F<L> {
-    let s = l.simd();
-    let n = L::N;
     let acc = L::WELFORD_ACC;
-    let zero = s.splat_f32s(0.0);
-    let mut sums = [zero; MAX_ACC];
+    let mut sums = [l.simd().splat_f32s(0.0); MAX_ACC];
     // Exact chunks, so that no load below needs a bounds check.
-    let (groups, rest) = x[..(steps * acc + extra) * n].split_at(steps * acc * n);
-    for grp in groups.chunks_exact(n * acc) {
+    let (groups, rest) = x[..(steps * acc + extra) * step].split_at(steps * acc * step);
+    for grp in groups.chunks_exact(step * acc) {
         for (j, sum) in sums.iter_mut().enumerate().take(acc) {
-            *sum = square_add::<L, T, SCALED>(l, *sum, &grp[j * n..j * n + n], scale_v);
+            *sum = add(*sum, &grp[j * step..j * step + step]);
         }
     }
-    for (v, sum) in rest.chunks_exact(n).zip(sums.iter_mut()) {
-        *sum = square_add::<L, T, SCALED>(l, *sum, v, scale_v);
+    for (v, sum) in rest.chunks_exact(step).zip(sums.iter_mut()) {
+        *sum = add(*sum, v);
     }
     if !tail.is_empty() {
-        // Zero padding adds nothing to a sum of squares.
-        let v = load_partial(l, tail);
-        let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
-        sums[acc - 1] = l.fma(v, v, sums[acc - 1]);
+        sums[acc - 1] = add_tail(sums[acc - 1], tail);
     }
     pairwise(l, &mut sums, acc)
+}
+
+/// The sum of squares of `x` in blocks of `WELFORD_ACC` x `BLOCK_STEPS` steps of `step`
+/// elements ([`sum_sq_lanes`]), each block's total added in `f64`.
+#[inline(always)]
+fn blocked_sum_sq<L: Lanes, T: Element>(
+    l: L,
+    x: &[T],
+    step: usize,
+    add: impl Fn(F<L>, &[T]) -> F<L>,
+    add_tail: impl Fn(F<L>, &[T]) -> F<L>,
+) -> f64 {
+    let acc = L::WELFORD_ACC;
+    let mut total = 0.0f64;
+    let mut blocks = x.chunks_exact(step * acc * BLOCK_STEPS);
+    for b in &mut blocks {
+        total += l.hsum(sum_sq_lanes(
+            l,
+            b,
+            step,
+            (BLOCK_STEPS, 0),
+            &[],
+            &add,
+            &add_tail,
+        )) as f64;
+    }
+    let rest = blocks.remainder();
+    let steps = rest.len() / step;
+    let tail = &rest[steps * step..];
+    let last = sum_sq_lanes(
+        l,
+        rest,
+        step,
+        (steps / acc, steps % acc),
+        tail,
+        add,
+        add_tail,
+    );
+    total + l.hsum(last) as f64
 }
 
 /// The sum of the first `width` vectors of `a`, pairwise: `a[j] + a[j + half]` for each
@@ -757,53 +793,13 @@ pub(crate) fn pairwise<L: Lanes, const K: usize>(l: L, a: &mut [F<L>; K], width:
 /// that loss: 4096 squares just below 2^-126 are a relative 2^-14 of a sum of 2^-100.)
 const DOT_TINY_PER_ELEMENT: f64 = 2.584_939_414_228_211e-26; // 2^-85
 
-/// [`sum_sq`] of bf16 on a path with [`Lanes::BF16_DOT`], unscaled: the blocks of the general
-/// sweep (`WELFORD_ACC` x `BLOCK_STEPS` steps, each accumulator summed in `f32`, each block's
-/// total added in `f64`), a step being `2 N` elements. Zero for a sum the flushes may have
-/// cut ([`DOT_TINY_PER_ELEMENT`]).
+/// `ss`, a sum of squares of `width` elements of `T` on the path `L`: as it is, or, where
+/// [`Lanes::square_add_bf16`] flushed (bf16 on a path with [`Lanes::BF16_DOT`]), zero when the
+/// flushes may have cut it ([`DOT_TINY_PER_ELEMENT`]; zero is outside the fast path's range,
+/// so the row takes the rescaled path).
 #[inline(always)]
-fn sum_sq_bf16_dot<L: Lanes>(l: L, x: &[half::bf16]) -> f64 {
-    let s = l.simd();
-    let n = 2 * L::N;
-    let acc = L::WELFORD_ACC;
-    let zero = s.splat_f32s(0.0);
-    let mut total = 0.0f64;
-    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
-    for b in &mut blocks {
-        let mut sums = [zero; MAX_ACC];
-        for grp in b.chunks_exact(n * acc) {
-            for (j, sum) in sums.iter_mut().enumerate().take(acc) {
-                *sum = l.square_add_bf16(*sum, &grp[j * n..j * n + n]);
-            }
-        }
-        total += l.hsum(pairwise(l, &mut sums, acc)) as f64;
-    }
-    let rest = blocks.remainder();
-    let mut sums = [zero; MAX_ACC];
-    let steps = rest.len() / n;
-    let (whole, tail) = rest.split_at(steps * n);
-    let (groups, extra) = whole.split_at(steps / acc * acc * n);
-    for grp in groups.chunks_exact(n * acc) {
-        for (j, sum) in sums.iter_mut().enumerate().take(acc) {
-            *sum = l.square_add_bf16(*sum, &grp[j * n..j * n + n]);
-        }
-    }
-    for (v, sum) in extra.chunks_exact(n).zip(sums.iter_mut()) {
-        *sum = l.square_add_bf16(*sum, v);
-    }
-    if !tail.is_empty() {
-        sums[acc - 1] = l.square_add_bf16_partial(sums[acc - 1], tail);
-    }
-    total += l.hsum(pairwise(l, &mut sums, acc)) as f64;
-    dot_checked(total, x.len())
-}
-
-/// A sum of squares of `width` elements taken by [`Lanes::square_add_bf16`] on a path with
-/// [`Lanes::BF16_DOT`]: as it is, or zero (outside the fast path's range, so that the row
-/// takes the rescaled path) where the flushes may have cut it ([`DOT_TINY_PER_ELEMENT`]).
-#[inline(always)]
-pub(super) fn dot_checked(ss: f64, width: usize) -> f64 {
-    if ss < width as f64 * DOT_TINY_PER_ELEMENT {
+pub(super) fn dot_checked<L: Lanes, T: Element>(ss: f64, width: usize) -> f64 {
+    if L::BF16_DOT && T::ID == 2 && ss < width as f64 * DOT_TINY_PER_ELEMENT {
         0.0
     } else {
         ss
@@ -811,35 +807,40 @@ pub(super) fn dot_checked(ss: f64, width: usize) -> f64 {
 }
 
 /// Sum of `(x[i] * scale)^2` (`scale` applies only when `SCALED`). On a path with
-/// [`Lanes::BF16_DOT`], bf16 rows unscaled go through [`sum_sq_bf16_dot`] (zero where its
-/// flushes may have cut the sum; the fast path sends such rows to the rescaled one).
+/// [`Lanes::BF16_DOT`], bf16 rows unscaled take steps of `2 N` elements by its dot products
+/// (zero where their flushes may have cut the sum, [`dot_checked`]; the fast path sends such
+/// rows to the rescaled one, which scales and so takes the multiply-adds).
 #[inline(always)]
 pub(crate) fn sum_sq<L: Lanes, T: Element, const SCALED: bool>(l: L, x: &[T], scale: f32) -> f64 {
     if L::BF16_DOT
         && !SCALED
         && let SliceRef::Bf16(x) = T::tag(x)
     {
-        return sum_sq_bf16_dot(l, x);
+        let ss = blocked_sum_sq(
+            l,
+            x,
+            2 * L::N,
+            #[inline(always)]
+            |sum, v| l.square_add_bf16(sum, v),
+            #[inline(always)]
+            |sum, tail| l.square_add_bf16_partial(sum, tail),
+        );
+        return dot_checked::<L, T>(ss, x.len());
     }
     let s = l.simd();
-    let n = L::N;
-    let acc = L::WELFORD_ACC;
     let scale_v = s.splat_f32s(scale);
-    let mut total = 0.0f64;
-    let mut blocks = x.chunks_exact(n * acc * BLOCK_STEPS);
-    for b in &mut blocks {
-        total += l.hsum(sum_sq_lanes::<L, T, SCALED>(
-            l,
-            b,
-            BLOCK_STEPS,
-            0,
-            &[],
-            scale_v,
-        )) as f64;
-    }
-    let rest = blocks.remainder();
-    let vectors = rest.len() / n;
-    let tail = &rest[vectors * n..];
-    let last = sum_sq_lanes::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, tail, scale_v);
-    total + l.hsum(last) as f64
+    blocked_sum_sq(
+        l,
+        x,
+        L::N,
+        #[inline(always)]
+        |sum, v| square_add::<L, T, SCALED>(l, sum, v, scale_v),
+        #[inline(always)]
+        |sum, tail| {
+            // Zero padding adds nothing to a sum of squares.
+            let v = load_partial(l, tail);
+            let v = if SCALED { s.mul_f32s(v, scale_v) } else { v };
+            l.fma(v, v, sum)
+        },
+    )
 }
