@@ -775,39 +775,52 @@ impl Avx512Bf16Token {
     /// Sixteen `f32` lanes as bf16, rounded to nearest even (NaN kept NaN and quieted), in 256
     /// bits: the same bits as [`Avx512Token`]'s integer rounding. `vcvtneps2bf16` rounds to
     /// nearest even and quiets NaN as `half` does; subnormal lanes (rare: results below
-    /// 2^-126) go through [`Self::shift_subnormals`].
+    /// 2^-126) go through [`Self::narrow_bf16_shifted`].
     #[inline(always)]
     fn narrow_bf16(self, v: F16) -> __m256i {
         let sub = self.base().subnormal_lanes(v);
-        // SAFETY: AVX512-BF16, AVX-512F/BW/VL proven by the token; register operands only;
-        // the 256-bit bf16 vector and __m256i are the same 32 bytes.
+        // SAFETY: AVX-512F proven by the token; mask operands only.
+        if unsafe { _kortestz_mask16_u8(sub, sub) } != 0 {
+            // SAFETY: AVX512-BF16/F proven by the token; register operands only; the 256-bit
+            // bf16 vector and __m256i are the same 32 bytes.
+            unsafe { core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(cast(v))) }
+        } else {
+            self.narrow_bf16_shifted(v, sub)
+        }
+    }
+
+    /// [`Self::narrow_bf16`] of `v` whose subnormal lanes are `sub`, by
+    /// [`Self::shift_subnormals`]: the moved lanes' bf16 less the encoding of 2^-126.
+    #[inline(always)]
+    fn narrow_bf16_shifted(self, v: F16, sub: __mmask16) -> __m256i {
+        let w = self.shift_subnormals(v, sub);
+        // SAFETY: AVX512-BF16, AVX-512BW/VL proven by the token; register operands only; the
+        // 256-bit bf16 vector and __m256i are the same 32 bytes.
         unsafe {
-            if sub == 0 {
-                return core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(cast(v)));
-            }
-            let w = self.shift_subnormals(v, sub);
             let r = core::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(w));
             _mm256_mask_sub_epi16(r, sub, r, _mm256_set1_epi16(0x0080))
         }
     }
 
     /// [`Self::narrow_bf16`] of `a` into the low 256 bits and of `b` into the high 256 bits,
-    /// by one `vcvtne2ps2bf16`.
+    /// by one `vcvtne2ps2bf16`. The test for subnormal lanes is one `kortestw` on the two
+    /// masks: the rare path narrows each half on its own, so that the masks stay in mask
+    /// registers (where a 32-bit mask of both, built in general registers, had the fast path
+    /// move both masks out and OR them there).
     #[inline(always)]
     fn narrow_bf16_pair(self, a: F16, b: F16) -> __m512i {
         let t = self.base();
         let (sa, sb) = (t.subnormal_lanes(a), t.subnormal_lanes(b));
-        // SAFETY: AVX512-BF16, AVX-512F/BW proven by the token; register operands only; the
-        // bf16 vector and __m512i are the same 64 bytes.
+        // SAFETY: AVX512-BF16, AVX-512F proven by the token; register and mask operands only;
+        // the bf16 vector and __m512i are the same 64 bytes.
         unsafe {
-            if (sa | sb) == 0 {
+            if _kortestz_mask16_u8(sa, sb) != 0 {
                 core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(cast(b), cast(a)))
             } else {
                 // Rare: subnormal lanes, as in narrow_bf16.
-                let (a, b) = (self.shift_subnormals(a, sa), self.shift_subnormals(b, sb));
-                let r = core::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(b, a));
-                let sub = ((sb as __mmask32) << 16) | sa as __mmask32;
-                _mm512_mask_sub_epi16(r, sub, r, _mm512_set1_epi16(0x0080))
+                let lo = self.narrow_bf16_shifted(a, sa);
+                let hi = self.narrow_bf16_shifted(b, sb);
+                _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
             }
         }
     }
