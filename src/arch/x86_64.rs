@@ -983,7 +983,8 @@ impl Lanes for Avx512Bf16Token {
         // SAFETY: 64 writable bytes (asserted).
         unsafe { store512::<NT>(d.as_mut_ptr().cast(), v) }
     }
-    // `vcvtne2ps2bf16` keeps NaN NaN at no cost: the finite form is the same.
+    // `vcvtne2ps2bf16` keeps NaN NaN at no cost: the finite forms are the same.
+    const BF16_FINITE_SAME: bool = true;
     #[inline(always)]
     fn store_bf16_split_finite<const NT: bool>(self, d: &mut [bf16], a: F16, b: F16) {
         self.store_bf16_split::<NT>(d, a, b)

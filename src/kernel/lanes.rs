@@ -92,6 +92,12 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F<Self>, b: F<Self>) {
         self.store_bf16_pair::<NT>(d, a, b)
     }
+    /// Whether [`Lanes::store_bf16_pair_finite`] and [`Lanes::store_bf16_split_finite`] are
+    /// the plain stores (a rounding that keeps NaN at no cost). [`store_pair_nt`] then does not
+    /// branch on `finite`: with two copies of the same narrowing behind that branch, the
+    /// compiler merged them and moved the AVX512-BF16 pair's subnormal masks into general
+    /// registers to test them, where one `kortestw` does.
+    const BF16_FINITE_SAME: bool = false;
     /// Whether the path loads and stores `2 N` bf16 faster in its own order of the elements
     /// over two vectors ([`Lanes::load_bf16_split`], [`Lanes::store_bf16_split`]) than in
     /// memory order. The apply sweep uses that order where every stream it reads and writes is
@@ -293,6 +299,7 @@ pub(crate) fn store_pair_nt<L: Lanes, T: Element, const NT: bool>(
     split: bool,
 ) {
     if let SliceMut::Bf16(d) = T::tag_mut(d) {
+        let finite = finite && !L::BF16_FINITE_SAME;
         return match (split, finite) {
             (false, false) => l.store_bf16_pair::<NT>(d, a, b),
             (false, true) => l.store_bf16_pair_finite::<NT>(d, a, b),
