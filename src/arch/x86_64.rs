@@ -178,19 +178,9 @@ const BF16_NARROW: __m256i = unsafe {
     ])
 };
 
-/// `vpermw` indices widening 16 bf16 (the low 256 bits) to f32: word `2k + 1` (the top half
-/// of lane `k`) takes word `k`; the even words are zeroed by the permute's mask.
-const BF16_WIDEN_512: __m512i = unsafe {
-    // SAFETY: a plain 64-byte array reinterpreted as the 64-byte vector type.
-    core::mem::transmute::<[u16; 32], __m512i>([
-        0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, //
-        0, 8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15,
-    ])
-};
-
 /// `vpermw` indices gathering the top halves (odd words) of the 16 lanes into words 0-15.
 const BF16_NARROW_512: __m512i = unsafe {
-    // SAFETY: as BF16_WIDEN_512.
+    // SAFETY: a plain 64-byte array reinterpreted as the 64-byte vector type.
     core::mem::transmute::<[u16; 32], __m512i>([
         1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, //
         1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
@@ -200,7 +190,7 @@ const BF16_NARROW_512: __m512i = unsafe {
 /// `vpermw` indices interleaving the two halves of a 512-bit register: word `2k` from word `k`
 /// (the low half), word `2k + 1` from word `16 + k` (the high half).
 const BF16_INTERLEAVE_512: __m512i = unsafe {
-    // SAFETY: as BF16_WIDEN_512.
+    // SAFETY: as BF16_NARROW_512.
     core::mem::transmute::<[u16; 32], __m512i>([
         0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, //
         8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
@@ -707,19 +697,15 @@ impl Avx512Token {
         unsafe { _mm512_fpclass_ps_mask::<0x20>(cast(v)) }
     }
 
-    /// Sixteen bf16 (the 256 bits of `h`) as `f32` lanes. bf16 is the top half of an f32: one
-    /// word permute with a zeroing mask puts element k in the top half of lane k and zeros
-    /// below (one shuffle-unit operation where a zero extension and a shift take two).
+    /// Sixteen bf16 (the 256 bits of `h`) as `f32` lanes. bf16 is the top half of an f32: a
+    /// zero extension of each word (`vpmovzxwd`, which takes its operand from memory too) and a
+    /// 16-bit left shift. (A word permute with a zeroing mask does it in one shuffle-unit
+    /// operation; on the Emerald Rapids class VM of the thirty-fifth session it was the slower,
+    /// docs/PERFORMANCE.md.)
     #[inline(always)]
     fn widen_bf16(self, h: __m256i) -> F16 {
-        // SAFETY: AVX-512F/BW proven by the token; register operands only.
-        cast(unsafe {
-            _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(
-                0xAAAA_AAAA,
-                BF16_WIDEN_512,
-                _mm512_castsi256_si512(h),
-            ))
-        })
+        // SAFETY: AVX-512F proven by the token; register operands only.
+        cast(unsafe { _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h))) })
     }
 
     /// Sixteen `f32` lanes as bf16, rounded to nearest even (NaN kept NaN), in 256 bits.
