@@ -616,10 +616,10 @@ impl Lanes for Avx512Token {
         unsafe { store256::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16(v)) }
     }
     // The split order for the statistics sweeps, which read bf16 rows two vectors at a time
-    // in it: a shift and a mask, where memory order takes a word permute per vector (the
-    // AVX512-BF16 token's order too, so that both tokens give the same statistics). The apply
-    // sweep keeps memory order on this token (`BF16_SPLIT` false): its bf16 rounding is in
-    // integers either way.
+    // in it: a shift and a mask, where memory order takes a zero extension and a shift per
+    // vector (the AVX512-BF16 token's order too, so that both tokens give the same
+    // statistics). The apply sweep keeps memory order on this token (`BF16_SPLIT` false): its
+    // bf16 rounding is in integers either way.
     #[inline(always)]
     fn load_bf16_split(self, s: &[bf16]) -> (F16, F16) {
         // SAFETY: AVX-512F proven by the token.
@@ -951,8 +951,9 @@ impl Lanes for Avx512Bf16Token {
         unsafe { store512::<NT>(d.as_mut_ptr().cast(), self.narrow_bf16_pair(a, b)) }
     }
     // Elements 2k and 2k + 1 are the two halves of one 32-bit lane: a shift and a mask widen
-    // 32 of them into two vectors (the 0 and 5 ports' work, where the word permutes of memory
-    // order are the 5 port's alone), and one word permute puts the narrowed pair back.
+    // 32 of them into two vectors (one load, where memory order takes two loads, two zero
+    // extensions on the 5 port and two shifts), and one word permute puts the narrowed pair
+    // back.
     const BF16_SPLIT: bool = true;
     #[inline(always)]
     fn load_bf16_split(self, s: &[bf16]) -> (F16, F16) {
