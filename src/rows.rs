@@ -370,8 +370,9 @@ fn split<B: Batch>(isa: Isa, tasks: usize, batch: B) {
 }
 
 /// Whether the AVX-512 path runs the batches that ask for it ([`Batch::BF16_TOKEN`]) on the
-/// AVX512-BF16 token (where the CPU has it): unless `SIMDNORM_AVX512_BF16=0`, and in this crate's unit tests unless the
-/// calling thread turned it off (they run batches both ways to compare the bits).
+/// AVX512-BF16 token (where the CPU has it): unless `SIMDNORM_AVX512_BF16=0`, and in this
+/// crate's unit tests unless the calling thread turned it off (they run batches both ways to
+/// compare the bits).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn use_avx512_bf16() -> bool {

@@ -258,7 +258,7 @@ pub(crate) fn store_nt<L: Lanes, T: Element, const NT: bool>(l: L, d: &mut [T], 
 /// Whether the apply sweep stores `T` two vectors at a time on `L` ([`Lanes::BF16_PAIRS`]).
 #[inline(always)]
 pub(crate) const fn pairs<L: Lanes, T: Element>() -> bool {
-    L::BF16_PAIRS && T::ID == 2
+    L::BF16_PAIRS && T::ID == bf16::ID
 }
 
 /// Whether the apply sweep reads and writes pairs of vectors in the path's split order

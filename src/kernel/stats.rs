@@ -17,6 +17,7 @@
 //! Welford states at its end ([`sums_lanes`]): three vector operations per vector instead of
 //! five, with the same order of rounding error.
 
+use half::bf16;
 use pulp::Simd;
 
 use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
@@ -799,7 +800,7 @@ const DOT_TINY_PER_ELEMENT: f64 = 2.584_939_414_228_211e-26; // 2^-85
 /// so the row takes the rescaled path).
 #[inline(always)]
 pub(super) fn dot_checked<L: Lanes, T: Element>(ss: f64, width: usize) -> f64 {
-    if L::BF16_DOT && T::ID == 2 && ss < width as f64 * DOT_TINY_PER_ELEMENT {
+    if L::BF16_DOT && T::ID == bf16::ID && ss < width as f64 * DOT_TINY_PER_ELEMENT {
         0.0
     } else {
         ss
