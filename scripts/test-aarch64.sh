@@ -21,6 +21,8 @@ if ! [ -x /usr/bin/rustc ] || ! /usr/bin/rustc --print sysroot >/dev/null 2>&1 \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     rustc-web cargo-web libstd-rust-web-dev:arm64 \
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null
+  # The downloaded packages are not needed once installed (disk is short on CI machines).
+  apt-get clean
 fi
 
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc

@@ -37,6 +37,7 @@ echo "== C test, AddressSanitizer"
 "$out/test_capi_asan"
 if ! command -v valgrind >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+  apt-get clean
 fi
 echo "== C test, valgrind memcheck (detected path)"
 valgrind -q --error-exitcode=99 "$out/test_capi"
