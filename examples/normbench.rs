@@ -1092,6 +1092,48 @@ mod bounds {
             }
         }
 
+        /// The sum of the four accumulators' lanes.
+        ///
+        /// # Safety
+        /// AVX-512F enabled in the caller.
+        #[inline(always)]
+        unsafe fn sum4(a: [__m512; 4]) -> f32 {
+            // SAFETY: the caller's (AVX-512F); registers only.
+            unsafe {
+                _mm512_reduce_add_ps(_mm512_add_ps(
+                    _mm512_add_ps(a[0], a[1]),
+                    _mm512_add_ps(a[2], a[3]),
+                ))
+            }
+        }
+
+        /// LayerNorm's statistics sweep as the numerics contract has it (DESIGN.md): the sums
+        /// of `x - K` and of its square, `K` the row's first element, in one read (a
+        /// subtraction, an addition and a multiply-add a vector, where [`sum_sq`] takes one
+        /// multiply-add; the kernels' Welford steps and blocked sums take at least these). `x` a
+        /// multiple of 64 elements.
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn shifted_sums<E: Io<__m512>>(x: &[E::T]) -> (f32, f32) {
+            assert!(x.len().is_multiple_of(64));
+            // SAFETY: the caller's features; every load is 16 elements at j * 16 within a
+            // 64-element chunk (the first one at the row's start).
+            unsafe {
+                let k = _mm512_set1_ps(_mm512_cvtss_f32(E::load(x.as_ptr())));
+                let (mut s, mut q) = ([_mm512_setzero_ps(); 4], [_mm512_setzero_ps(); 4]);
+                for c in x.chunks_exact(64) {
+                    for j in 0..4 {
+                        let d = _mm512_sub_ps(E::load(c.as_ptr().add(j * 16)), k);
+                        s[j] = _mm512_add_ps(s[j], d);
+                        q[j] = _mm512_fmadd_ps(d, d, q[j]);
+                    }
+                }
+                (sum4(s), sum4(q))
+            }
+        }
+
         /// `y = (x - m) * r * g + b` with `b`, `y = x * r * g` without (multiples of 16).
         ///
         /// # Safety
@@ -1150,6 +1192,16 @@ mod bounds {
             unsafe { sum_sq::<F32>(x) }
         }
 
+        /// The f32 statistics sweep of LayerNorm ([`shifted_sums`]).
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn shifted_f32(x: &[f32]) -> (f32, f32) {
+            // SAFETY: this function's features.
+            unsafe { shifted_sums::<F32>(x) }
+        }
+
         /// The f32 apply sweep.
         ///
         /// # Safety
@@ -1177,7 +1229,8 @@ mod bounds {
             unsafe { apply::<F32, true>(x, g, b, y) }
         }
 
-        /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
+        /// Both sweeps of one 16-bit row (`b`: LayerNorm's, [`shifted_sums`] and the apply with
+        /// the bias; none: RMSNorm's).
         ///
         /// # Safety
         /// The CPU has AVX-512F/BW and F16C.
@@ -1190,7 +1243,11 @@ mod bounds {
         ) {
             // SAFETY: this function's features.
             unsafe {
-                std::hint::black_box(sum_sq::<E>(x));
+                if b.is_some() {
+                    std::hint::black_box(shifted_sums::<E>(x));
+                } else {
+                    std::hint::black_box(sum_sq::<E>(x));
+                }
                 apply::<E, false>(x, g, b, y)
             }
         }
@@ -1203,7 +1260,11 @@ mod bounds {
         pub(super) unsafe fn both_bf16hw(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
             // SAFETY: this function's features.
             unsafe {
-                std::hint::black_box(sum_sq::<Bf16Hw>(x));
+                if b.is_some() {
+                    std::hint::black_box(shifted_sums::<Bf16Hw>(x));
+                } else {
+                    std::hint::black_box(sum_sq::<Bf16Hw>(x));
+                }
                 apply::<Bf16Hw, false>(x, g, b, y)
             }
         }
@@ -1321,15 +1382,50 @@ mod bounds {
                         *acc = _mm256_fmadd_ps(v, v, *acc);
                     }
                 }
-                let mut t = [0.0f32; 8];
-                for v in a {
-                    let mut l = [0.0f32; 8];
-                    _mm256_storeu_ps(l.as_mut_ptr(), v);
-                    for (t, l) in t.iter_mut().zip(l) {
-                        *t += l;
+                sum_lanes(&a)
+            }
+        }
+
+        /// The sum of the lanes of `a`'s vectors.
+        ///
+        /// # Safety
+        /// AVX enabled in the caller.
+        #[inline(always)]
+        unsafe fn sum_lanes(a: &[__m256]) -> f32 {
+            let mut t = [0.0f32; 8];
+            for &v in a {
+                let mut l = [0.0f32; 8];
+                // SAFETY: the caller's (AVX); `l` holds 8 lanes.
+                unsafe { _mm256_storeu_ps(l.as_mut_ptr(), v) };
+                for (t, l) in t.iter_mut().zip(l) {
+                    *t += l;
+                }
+            }
+            t.iter().sum()
+        }
+
+        /// LayerNorm's statistics sweep (see the AVX-512 module's `shifted_sums`): the sums of
+        /// `x - K` and of its square, `K` the row's first element, four pairs of accumulators
+        /// (eight registers, as [`sum_sq`] has). `x` a multiple of 64 elements.
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn shifted_sums<E: Io<__m256>>(x: &[E::T]) -> (f32, f32) {
+            assert!(x.len().is_multiple_of(64));
+            // SAFETY: the caller's features; every load is 8 elements at j * 8 within a
+            // 32-element chunk (the first one at the row's start).
+            unsafe {
+                let k = _mm256_set1_ps(_mm256_cvtss_f32(E::load(x.as_ptr())));
+                let (mut s, mut q) = ([_mm256_setzero_ps(); 4], [_mm256_setzero_ps(); 4]);
+                for c in x.chunks_exact(32) {
+                    for j in 0..4 {
+                        let d = _mm256_sub_ps(E::load(c.as_ptr().add(j * 8)), k);
+                        s[j] = _mm256_add_ps(s[j], d);
+                        q[j] = _mm256_fmadd_ps(d, d, q[j]);
                     }
                 }
-                t.iter().sum()
+                (sum_lanes(&s), sum_lanes(&q))
             }
         }
 
@@ -1389,6 +1485,16 @@ mod bounds {
         pub(super) unsafe fn sum_sq_f32(x: &[f32]) -> f32 {
             // SAFETY: this function's features.
             unsafe { sum_sq::<F32>(x) }
+        }
+
+        /// The f32 statistics sweep of LayerNorm ([`shifted_sums`]).
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C.
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub(super) unsafe fn shifted_f32(x: &[f32]) -> (f32, f32) {
+            // SAFETY: this function's features.
+            unsafe { shifted_sums::<F32>(x) }
         }
 
         /// The f32 apply sweep.
@@ -1472,23 +1578,33 @@ mod bounds {
             // SAFETY: this function's features; every access is 16 elements at a multiple of
             // 16 below n (x, g, b and y are n long, checked above).
             unsafe {
-                let mut a = [_mm256_setzero_ps(); 8];
-                for c in x.chunks_exact(64) {
-                    for j in 0..4 {
-                        let (e, o) = load_split(c.as_ptr().add(16 * j));
-                        a[2 * j] = _mm256_fmadd_ps(e, e, a[2 * j]);
-                        a[2 * j + 1] = _mm256_fmadd_ps(o, o, a[2 * j + 1]);
+                if b.is_some() {
+                    // LayerNorm's statistics, as `shifted_sums` (`K` the row's first element,
+                    // the low word of the first lane).
+                    let k = _mm256_set1_ps(_mm256_cvtss_f32(load_split(x.as_ptr()).0));
+                    let (mut s, mut q) = ([_mm256_setzero_ps(); 4], [_mm256_setzero_ps(); 4]);
+                    for c in x.chunks_exact(32) {
+                        for j in 0..2 {
+                            let (e, o) = load_split(c.as_ptr().add(16 * j));
+                            let (e, o) = (_mm256_sub_ps(e, k), _mm256_sub_ps(o, k));
+                            s[2 * j] = _mm256_add_ps(s[2 * j], e);
+                            q[2 * j] = _mm256_fmadd_ps(e, e, q[2 * j]);
+                            s[2 * j + 1] = _mm256_add_ps(s[2 * j + 1], o);
+                            q[2 * j + 1] = _mm256_fmadd_ps(o, o, q[2 * j + 1]);
+                        }
                     }
-                }
-                let mut t = [0.0f32; 8];
-                for v in a {
-                    let mut l = [0.0f32; 8];
-                    _mm256_storeu_ps(l.as_mut_ptr(), v);
-                    for (t, l) in t.iter_mut().zip(l) {
-                        *t += l;
+                    std::hint::black_box((sum_lanes(&s), sum_lanes(&q)));
+                } else {
+                    let mut a = [_mm256_setzero_ps(); 8];
+                    for c in x.chunks_exact(64) {
+                        for j in 0..4 {
+                            let (e, o) = load_split(c.as_ptr().add(16 * j));
+                            a[2 * j] = _mm256_fmadd_ps(e, e, a[2 * j]);
+                            a[2 * j + 1] = _mm256_fmadd_ps(o, o, a[2 * j + 1]);
+                        }
                     }
+                    std::hint::black_box(sum_lanes(&a));
                 }
-                std::hint::black_box(t.iter().sum::<f32>());
                 let (r, m) = (_mm256_set1_ps(0.5), _mm256_set1_ps(0.25));
                 let mut i = 0;
                 while i < n {
@@ -1526,7 +1642,8 @@ mod bounds {
             }
         }
 
-        /// Both sweeps of one 16-bit row (`b`: LayerNorm's apply; none: RMSNorm's).
+        /// Both sweeps of one 16-bit row (`b`: LayerNorm's, [`shifted_sums`] and the apply with
+        /// the bias; none: RMSNorm's).
         ///
         /// # Safety
         /// The CPU has AVX2, FMA and F16C.
@@ -1539,7 +1656,11 @@ mod bounds {
         ) {
             // SAFETY: this function's features.
             unsafe {
-                std::hint::black_box(sum_sq::<E>(x));
+                if b.is_some() {
+                    std::hint::black_box(shifted_sums::<E>(x));
+                } else {
+                    std::hint::black_box(sum_sq::<E>(x));
+                }
                 apply::<E, false>(x, g, b, y)
             }
         }
@@ -1551,6 +1672,8 @@ mod bounds {
     struct Floors {
         name: &'static str,
         sum_sq: unsafe fn(&[f32]) -> f32,
+        /// LayerNorm's statistics sweep: the sums of `x - x[0]` and of its square.
+        shifted: unsafe fn(&[f32]) -> (f32, f32),
         apply: Apply,
         /// The apply sweep out of cache: streaming stores, the next row prefetched.
         apply_stream: Apply,
@@ -1606,6 +1729,7 @@ mod bounds {
                     &Floors {
                         name: "AVX-512",
                         sum_sq: avx512::sum_sq_f32,
+                        shifted: avx512::shifted_f32,
                         apply: avx512::apply_f32,
                         apply_stream: avx512::apply_f32_stream,
                         both16: [
@@ -1631,6 +1755,7 @@ mod bounds {
                     &Floors {
                         name: "AVX2",
                         sum_sq: avx2::sum_sq_f32,
+                        shifted: avx2::shifted_f32,
                         apply: avx2::apply_f32,
                         apply_stream: avx2::apply_f32_stream,
                         both16: [avx2::both::<F16>, avx2::both::<Bf16>],
@@ -1648,7 +1773,8 @@ mod bounds {
     fn run(o: &Opts, fl: &Floors) {
         println!(
             "the sweeps alone (f32, 1 thread, {}), row by row as the kernels go; \
-             best = copy / (read + apply)",
+             best = copy / (read + apply); read: RMSNorm's statistics (the sum of squares), \
+             ln read: LayerNorm's (the sums of x - x[0] and of its square)",
             fl.name
         );
         println!(
@@ -1656,10 +1782,11 @@ mod bounds {
              row, as the kernels do for a batch this size)"
         );
         println!(
-            "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
             "rows x width",
             "copy",
             "read",
+            "ln read",
             "rms apply",
             "ln apply",
             "rms both",
@@ -1684,13 +1811,17 @@ mod bounds {
             let b = Buf::filled(0.5f32, width);
             let mut y = Buf::filled(1.0f32, n);
             let mut y2 = Buf::filled(1.0f32, n);
-            // `read` or `apply` alone over the batch, or both per row (`Some(bias)`: LayerNorm's
+            // A statistics sweep (`Some(false)`: RMSNorm's, `Some(true)`: LayerNorm's) or an
+            // apply sweep alone over the batch, or both per row (`Some(bias)`: LayerNorm's
             // apply; `None`: RMSNorm's).
-            let mut sweep = |read: bool, apply: Option<Option<&[f32]>>| {
+            let mut sweep = |read: Option<bool>, apply: Option<Option<&[f32]>>| {
                 per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
-                    if read {
+                    match read {
                         // SAFETY: `table` chose `fl` after detecting its features.
-                        black_box(unsafe { (fl.sum_sq)(xr) });
+                        Some(false) => _ = black_box(unsafe { (fl.sum_sq)(xr) }),
+                        // SAFETY: as above.
+                        Some(true) => _ = black_box(unsafe { (fl.shifted)(xr) }),
+                        None => {}
                     }
                     if let Some(bias) = apply {
                         // SAFETY: as above.
@@ -1698,16 +1829,18 @@ mod bounds {
                     }
                 })
             };
-            let (read, copy) = sweep(true, None);
-            let rms = sweep(false, Some(None)).0;
-            let ln = sweep(false, Some(Some(&b))).0;
-            let rms_both = sweep(true, Some(None)).0;
-            let ln_both = sweep(true, Some(Some(&b))).0;
+            let (read, copy) = sweep(Some(false), None);
+            let ln_read = sweep(Some(true), None).0;
+            let rms = sweep(None, Some(None)).0;
+            let ln = sweep(None, Some(Some(&b))).0;
+            let rms_both = sweep(Some(false), Some(None)).0;
+            let ln_both = sweep(Some(true), Some(Some(&b))).0;
             println!(
-                "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
                 format!("{rows}x{width}{}", if out { "*" } else { "" }),
                 fmt_ns(copy),
                 fmt_ns(read),
+                fmt_ns(ln_read),
                 fmt_ns(rms),
                 fmt_ns(ln),
                 fmt_ns(rms_both),
@@ -1725,8 +1858,8 @@ mod bounds {
         use half::{bf16, f16};
         println!();
         println!(
-            "16-bit activations ({}, f32 weights; bf16 stores {}): both sweeps row by row; \
-             best = copy / both",
+            "16-bit activations ({}, f32 weights; bf16 stores {}): both sweeps row by row \
+             (LayerNorm's statistics as above); best = copy / both",
             fl.name, fl.bf16_by
         );
         if fl.bf16_split.is_some() {
