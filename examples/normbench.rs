@@ -16,6 +16,7 @@
 //! cargo run --release --example normbench -- --quick      # fewer, shorter samples
 //! cargo run --release --example normbench -- --threshold  # where threads start to pay
 //! cargo run --release --example normbench -- --bounds     # what the sweeps alone cost
+//! SIMDNORM_ISA=avx2 cargo run --release --example normbench -- --bounds   # AVX2's floors
 //! cargo run --release --example normbench -- --offset 16  # buffers 16 bytes past a line
 //! cargo run --release --example normbench -- --svg docs/throughput.svg   # the chart
 //! cargo run --release --example normbench --features bench-peers   # also candle, per row
@@ -1717,12 +1718,16 @@ mod bounds {
         )
     }
 
+    /// The floors of the kernels' path (`simdnorm::isa()`: the CPU's best, or the one
+    /// `SIMDNORM_ISA` names, so `SIMDNORM_ISA=avx2` times the AVX2 floors on an AVX-512 CPU).
     pub fn table(o: &Opts) {
+        let path = simdnorm::isa();
         #[cfg(target_arch = "x86_64")]
         {
+            use simdnorm::Isa;
             use std::is_x86_feature_detected as has;
             let f16c = has!("f16c");
-            if has!("avx512f") && has!("avx512bw") && f16c {
+            if path == Isa::Avx512 && has!("avx512f") && has!("avx512bw") && f16c {
                 let bf16 = has!("avx512bf16");
                 return run(
                     o,
@@ -1749,7 +1754,7 @@ mod bounds {
                     },
                 );
             }
-            if has!("avx2") && has!("fma") && f16c {
+            if matches!(path, Isa::Avx512 | Isa::Avx2) && has!("avx2") && has!("fma") && f16c {
                 return run(
                     o,
                     &Floors {
@@ -1766,7 +1771,10 @@ mod bounds {
             }
         }
         let _ = o;
-        println!("normbench --bounds: needs an x86-64 CPU with AVX-512, or AVX2 with FMA and F16C");
+        println!(
+            "normbench --bounds: times the AVX-512 and AVX2 floors (AVX2 with FMA and F16C); \
+             the path here is {path}"
+        );
     }
 
     #[cfg(target_arch = "x86_64")]
