@@ -1230,8 +1230,30 @@ mod bounds {
             unsafe { apply::<F32, true>(x, g, b, y) }
         }
 
-        /// Both sweeps of one 16-bit row (`b`: LayerNorm's, [`shifted_sums`] and the apply with
-        /// the bias; none: RMSNorm's).
+        /// Both sweeps of one row: LayerNorm's ([`shifted_sums`], then the apply with the bias
+        /// `b`) or, without `b`, RMSNorm's ([`sum_sq`]).
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn stats_then_apply<E: Io<__m512>>(
+            x: &[E::T],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [E::T],
+        ) {
+            // SAFETY: the caller's.
+            unsafe {
+                if b.is_some() {
+                    std::hint::black_box(shifted_sums::<E>(x));
+                } else {
+                    std::hint::black_box(sum_sq::<E>(x));
+                }
+                apply::<E, false>(x, g, b, y)
+            }
+        }
+
+        /// Both sweeps of one 16-bit row ([`stats_then_apply`]).
         ///
         /// # Safety
         /// The CPU has AVX-512F/BW and F16C.
@@ -1243,14 +1265,7 @@ mod bounds {
             y: &mut [u16],
         ) {
             // SAFETY: this function's features.
-            unsafe {
-                if b.is_some() {
-                    std::hint::black_box(shifted_sums::<E>(x));
-                } else {
-                    std::hint::black_box(sum_sq::<E>(x));
-                }
-                apply::<E, false>(x, g, b, y)
-            }
+            unsafe { stats_then_apply::<E>(x, g, b, y) }
         }
 
         /// [`both`] with AVX512-BF16's narrowing.
@@ -1260,14 +1275,7 @@ mod bounds {
         #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
         pub(super) unsafe fn both_bf16hw(x: &[u16], g: &[f32], b: Option<&[f32]>, y: &mut [u16]) {
             // SAFETY: this function's features.
-            unsafe {
-                if b.is_some() {
-                    std::hint::black_box(shifted_sums::<Bf16Hw>(x));
-                } else {
-                    std::hint::black_box(sum_sq::<Bf16Hw>(x));
-                }
-                apply::<Bf16Hw, false>(x, g, b, y)
-            }
+            unsafe { stats_then_apply::<Bf16Hw>(x, g, b, y) }
         }
     }
 
@@ -1643,8 +1651,30 @@ mod bounds {
             }
         }
 
-        /// Both sweeps of one 16-bit row (`b`: LayerNorm's, [`shifted_sums`] and the apply with
-        /// the bias; none: RMSNorm's).
+        /// Both sweeps of one row: LayerNorm's ([`shifted_sums`], then the apply with the bias
+        /// `b`) or, without `b`, RMSNorm's ([`sum_sq`]).
+        ///
+        /// # Safety
+        /// As [`sum_sq`].
+        #[inline(always)]
+        unsafe fn stats_then_apply<E: Io<__m256>>(
+            x: &[E::T],
+            g: &[f32],
+            b: Option<&[f32]>,
+            y: &mut [E::T],
+        ) {
+            // SAFETY: the caller's.
+            unsafe {
+                if b.is_some() {
+                    std::hint::black_box(shifted_sums::<E>(x));
+                } else {
+                    std::hint::black_box(sum_sq::<E>(x));
+                }
+                apply::<E, false>(x, g, b, y)
+            }
+        }
+
+        /// Both sweeps of one 16-bit row ([`stats_then_apply`]).
         ///
         /// # Safety
         /// The CPU has AVX2, FMA and F16C.
@@ -1656,14 +1686,7 @@ mod bounds {
             y: &mut [u16],
         ) {
             // SAFETY: this function's features.
-            unsafe {
-                if b.is_some() {
-                    std::hint::black_box(shifted_sums::<E>(x));
-                } else {
-                    std::hint::black_box(sum_sq::<E>(x));
-                }
-                apply::<E, false>(x, g, b, y)
-            }
+            unsafe { stats_then_apply::<E>(x, g, b, y) }
         }
     }
 
