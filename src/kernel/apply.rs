@@ -131,9 +131,12 @@ pub(crate) fn apply<
     }
 }
 
+/// The fast path's sweep of one row for one kind, weight and bias (`g`, `b`: the row's, when
+/// `G`, `B`), as [`apply`](fn@apply) chooses it; a loop over many rows may choose once for all
+/// of them and call this for each (`group_rows`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sweep<
+pub(crate) fn sweep<
     L: Lanes,
     TI: Element,
     TO: Element,
