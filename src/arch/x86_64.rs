@@ -200,7 +200,6 @@ const BF16_INTERLEAVE_512: __m512i = unsafe {
 impl Lanes for Avx2Token {
     type S = pulp::x86::V3;
     const N: usize = 8;
-    const WIDEN_SHORT_F16: bool = true;
 
     #[inline(always)]
     fn simd(self) -> pulp::x86::V3 {
@@ -483,7 +482,6 @@ impl Lanes for Avx512Token {
     type S = pulp::x86::V4;
     const N: usize = 16;
     const WELFORD_ACC: usize = 8;
-    const WIDEN_SHORT_F16: bool = true;
 
     #[inline(always)]
     fn simd(self) -> pulp::x86::V4 {
@@ -855,7 +853,6 @@ impl Lanes for Avx512Bf16Token {
     type S = pulp::x86::V4;
     const N: usize = 16;
     const WELFORD_ACC: usize = Avx512Token::WELFORD_ACC;
-    const WIDEN_SHORT_F16: bool = true;
     // `vcvtne2ps2bf16` converts two vectors into one 512-bit register.
     const BF16_PAIRS: bool = true;
     // `vdpbf16ps` squares and adds 32 bf16 in one operation (16 lanes of two).

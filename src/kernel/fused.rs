@@ -166,7 +166,7 @@ fn norm_block<L: Lanes, O: Element, W: Element>(
 ) {
     let src_row = |k: usize| &src[k * width..(k + 1) * width];
     let dst_row = |k: usize| k * width..(k + 1) * width;
-    block_rows::<L, f32, O, W, false>(l, 0, g, tiled, src_row, dst, dst_row, p, &mut [], put);
+    block_rows::<L, f32, O, W, false>(l, 0, g, tiled, src_row, dst, dst_row, p, put);
 }
 
 /// The norms of the `g` rows of `width` elements in `buf`, in place, tile by tile
@@ -181,7 +181,7 @@ fn norm_block_in_place<L: Lanes, W: Element>(
     put: impl FnMut(usize, RowStats),
 ) {
     let dst_row = |k: usize| k * width..(k + 1) * width;
-    block_rows::<L, f32, f32, W, true>(l, 0, g, true, |_| &[][..], buf, dst_row, p, &mut [], put);
+    block_rows::<L, f32, f32, W, true>(l, 0, g, true, |_| &[][..], buf, dst_row, p, put);
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.

@@ -27,11 +27,6 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     const N: usize;
     /// Independent Welford accumulators the LayerNorm statistics sweep keeps in flight.
     const WELFORD_ACC: usize = 4;
-    /// Whether a group of short f16 RMSNorm rows is widened to `f32` once, by its statistics
-    /// sweep, into a buffer that its apply sweeps read (`group_rows`): where widening f16 takes
-    /// vector operations on the ports the arithmetic needs (x86's `vcvtph2ps`, two micro-ops a
-    /// vector), a store and a load from L1 cost less than widening each vector twice.
-    const WIDEN_SHORT_F16: bool = false;
 
     fn simd(self) -> Self::S;
     /// Runs `f` inside this path's `#[target_feature]` context (so that everything `f` inlines

@@ -18,8 +18,7 @@ use stats::{Welford, one_block, sum_sq, welford, welford_rows};
 
 use core::ops::Range;
 
-use crate::element::{Element, SliceRef};
-use half::f16;
+use crate::element::Element;
 
 /// Runs `f` where the kernel calling it would inline it, as every row loop of a block is
 /// inlined into the one `#[target_feature]` function that [`norm_rows`] enters. In builds with
@@ -404,6 +403,7 @@ fn rms_stats_rows<L: Lanes, X: Element, W: Element>(
     p: &Params<'_, W>,
 ) -> [Option<RowPlan>; MAX_LANES] {
     debug_assert!(p.kind == Kind::Rms);
+    let width = rows[0].len() as f64;
     let ss = outline(
         l,
         #[inline(always)]
@@ -419,21 +419,9 @@ fn rms_stats_rows<L: Lanes, X: Element, W: Element>(
             }
         },
     );
-    rms_plans(&ss, rows.len(), rows[0].len(), p)
-}
-
-/// The fast path's plans of `rows` RMSNorm rows of `width` elements from their sums of squares
-/// `ss` ([`rms_stats_rows`]).
-#[inline(always)]
-fn rms_plans<W>(
-    ss: &[f64; MAX_LANES],
-    rows: usize,
-    width: usize,
-    p: &Params<'_, W>,
-) -> [Option<RowPlan>; MAX_LANES] {
-    let rstd = factors(ss, width as f64, p.eps_width);
+    let rstd = factors(&ss, width, p.eps_width);
     let mut plans = [None; MAX_LANES];
-    for r in 0..rows {
+    for r in 0..rows.len() {
         plans[r] = rms_plan(ss[r], rstd[r]);
     }
     plans
@@ -678,10 +666,7 @@ pub(crate) fn group_size<L: Lanes, W>(p: &Params<'_, W>, width: usize, row_bytes
 /// The rows `r0..r0 + g` (`1 < g <= N`; input `src_row(r)`, output `dst[dst_row(r)]`, or in
 /// place there when `INPLACE`): their statistics together, then each row's apply sweep, and
 /// `put(r, stats)` for each (with cached stores, the rows outside the fast path's range last).
-/// Every row has the bits it has alone ([`norm_row`]). A `scratch` of at least `g` rows
-/// (`RowsOp` passes one only for short f16 RMSNorm rows written with cached stores, on paths
-/// with [`Lanes::WIDEN_SHORT_F16`]) takes the rows widened to `f32` by the statistics sweep,
-/// and the apply sweeps read them from there.
+/// Every row has the bits it has alone ([`norm_row`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
@@ -692,76 +677,23 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
-    scratch: &mut [f32],
     mut put: impl FnMut(usize, RowStats),
 ) {
     debug_assert!(g > 1 && g <= L::N);
-    let width = dst_row(r0).len();
-    // The group's input rows (of type `$t`, each `$row(r)`), `xs`, for `$stats`. Built in a
-    // plain loop: by `core::array::from_fn`, they were a call of their own, 7 % of a 4096x128
-    // f16 RMSNorm profile (docs/PERFORMANCE.md).
-    macro_rules! with_rows {
-        ($t:ty, $row:expr, |$xs:ident| $stats:expr) => {{
-            let mut $xs: [&[$t]; MAX_LANES] = [&[]; MAX_LANES];
-            for (k, x) in $xs.iter_mut().enumerate().take(g) {
-                *x = $row(r0 + k);
-            }
-            $stats
-        }};
-    }
-    let x_f16 = if INPLACE { TO::ID } else { TI::ID } == f16::ID;
-    if L::WIDEN_SHORT_F16 && x_f16 && scratch.len() >= g * width {
-        debug_assert!(p.kind == Kind::Rms && !p.nt && is_short::<L>(width));
-        let buf = &mut scratch[..g * width];
-        let row = |r: usize| {
-            if INPLACE {
-                as_f16(&dst[dst_row(r)])
-            } else {
-                as_f16(src_row(r))
-            }
-        };
-        let ss = with_rows!(f16, row, |xs| outline(
-            l,
-            #[inline(always)]
-            || short::sum_sq_rows_widened::<L, f16>(l, &xs[..g], buf)
-        ));
-        let plans = rms_plans(&ss, g, width, p);
-        let buf = &*buf;
-        let src_of = |k: usize| &buf[k * width..(k + 1) * width];
-        match p.gamma {
-            Some(gs) => sweep_rows::<L, f32, TO, W, false, false, true, false>(
-                l,
-                r0,
-                &plans[..g],
-                src_of,
-                dst,
-                &dst_row,
-                gs,
-                &[],
-                p,
-                &mut put,
-            ),
-            None => sweep_rows::<L, f32, TO, W, false, false, false, false>(
-                l,
-                r0,
-                &plans[..g],
-                src_of,
-                dst,
-                &dst_row,
-                &[],
-                &[],
-                p,
-                &mut put,
-            ),
-        }
-        careful_rows::<L, TI, TO, W, INPLACE>(l, r0, &plans[..g], src_row, dst, dst_row, p, put);
-        return;
-    }
+    // The rows' slices in a plain loop: built by `core::array::from_fn`, they were a call of
+    // their own, 7 % of a 4096x128 f16 RMSNorm profile (docs/PERFORMANCE.md).
     let plans = if INPLACE {
-        let row = |r: usize| &dst[dst_row(r)];
-        with_rows!(TO, row, |xs| stats_rows::<L, TO, W>(l, &xs[..g], p))
+        let mut xs: [&[TO]; MAX_LANES] = [&[]; MAX_LANES];
+        for (k, x) in xs.iter_mut().enumerate().take(g) {
+            *x = &dst[dst_row(r0 + k)];
+        }
+        stats_rows::<L, TO, W>(l, &xs[..g], p)
     } else {
-        with_rows!(TI, src_row, |xs| stats_rows::<L, TI, W>(l, &xs[..g], p))
+        let mut xs: [&[TI]; MAX_LANES] = [&[]; MAX_LANES];
+        for (k, x) in xs.iter_mut().enumerate().take(g) {
+            *x = src_row(r0 + k);
+        }
+        stats_rows::<L, TI, W>(l, &xs[..g], p)
     };
     if p.nt {
         for (k, &plan) in plans.iter().enumerate().take(g) {
@@ -794,17 +726,6 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
         (false, None, _) => rows!(false, false, false, &[], &[]),
     }
     careful_rows::<L, TI, TO, W, INPLACE>(l, r0, plans, src_row, dst, dst_row, p, put);
-}
-
-/// `s` as a slice of f16: the kernels call it only where `T` is f16 (where it is not, the
-/// slice is empty).
-#[inline(always)]
-fn as_f16<T: Element>(s: &[T]) -> &[f16] {
-    debug_assert!(T::ID == f16::ID);
-    match T::tag(s) {
-        SliceRef::F16(s) => s,
-        _ => &[],
-    }
 }
 
 /// The fast path's apply sweeps of the rows `r0 + k` of a group that have a plan (`plans[k]`;
@@ -883,14 +804,6 @@ fn careful_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLAC
         },
     )
 }
-
-/// The `f32` elements of the widest group of short rows ([`group_rows`]'s `scratch`): `N` rows
-/// of `short::SHORT_VECS` vectors on the widest path.
-const WIDEN_SCRATCH: usize = MAX_LANES * short::SHORT_VECS * MAX_LANES;
-
-/// The fewest elements in a batch that widens its short f16 rows into a buffer ([`group_rows`]):
-/// four times the buffer, which each call zeroes.
-const WIDEN_MIN_ELEMENTS: usize = 4 * WIDEN_SCRATCH;
 
 /// The most bytes of a row's input, weight and bias that a batch written with non-temporal
 /// stores applies row by row rather than tiled ([`tile_group`]).
@@ -1013,8 +926,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 
 /// The rows `r0..r0 + g` of a batch whose blocks of rows are [`tile_group`] rows when `tiled`,
 /// else [`group_size`] rows: tile by tile ([`tiled_rows`]), the row alone when `g == 1`
-/// ([`norm_row`]), or their statistics together ([`group_rows`], which takes `scratch`).
-/// `put(r, stats)` for each.
+/// ([`norm_row`]), or their statistics together ([`group_rows`]). `put(r, stats)` for each.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn block_rows<
@@ -1033,7 +945,6 @@ pub(crate) fn block_rows<
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
-    scratch: &mut [f32],
     mut put: impl FnMut(usize, RowStats),
 ) {
     if tiled {
@@ -1042,7 +953,7 @@ pub(crate) fn block_rows<
         let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);
         put(r0, st);
     } else {
-        group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, scratch, put);
+        group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, put);
     }
 }
 
@@ -1115,26 +1026,6 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
         } else {
             group_size::<L, W>(p, width, row_bytes)
         };
-        // Short f16 RMSNorm rows in groups, written with cached stores, on a path where
-        // widening f16 is dear ([`Lanes::WIDEN_SHORT_F16`]): a buffer of one group widened to
-        // `f32` ([`group_rows`]). It is zeroed once per call, so only batches of at least
-        // `WIDEN_MIN_ELEMENTS` take it.
-        let x_f16 = if INPLACE { TO::ID } else { TI::ID } == f16::ID;
-        let widen = L::WIDEN_SHORT_F16
-            && x_f16
-            && p.kind == Kind::Rms
-            && !p.nt
-            && tile == 0
-            && block > 1
-            && is_short::<L>(width)
-            && rows * width >= WIDEN_MIN_ELEMENTS;
-        let mut buf;
-        let scratch: &mut [f32] = if widen {
-            buf = [0.0f32; WIDEN_SCRATCH];
-            &mut buf[..block * width]
-        } else {
-            &mut []
-        };
         let mut r0 = 0;
         while r0 < rows {
             let g = block.min(rows - r0);
@@ -1147,7 +1038,6 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
                 dst,
                 dst_row,
                 p,
-                scratch,
                 &mut put,
             );
             r0 += g;

@@ -8,14 +8,14 @@
 
 use pulp::Simd;
 
-use super::lanes::{F, Lanes, MAX_LANES, load, load_partial, store, store_partial};
+use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
 use super::stats::{dot_checked, pairwise};
 use crate::element::{Element, SliceRef};
 
 /// The most vectors (of `N` lanes, the last one partial or not) in a short row: 128 elements on
 /// AVX-512, 64 on AVX2, 32 on NEON and the portable path. A constant, so that every loop
 /// below unrolls and the row's vectors stay in registers.
-pub(super) const SHORT_VECS: usize = 8;
+const SHORT_VECS: usize = 8;
 
 /// Whether a row of `width` elements is short on the path `L`.
 #[inline(always)]
@@ -70,14 +70,7 @@ fn squares<L: Lanes, T: Element>(l: L, x: &[T]) -> F<L> {
         }
         return pairwise(l, &mut a, PAIRS);
     }
-    square_tree(l, values(l, x))
-}
-
-/// The squares of a short row's vectors ([`values`]) summed into one vector by [`pairwise`].
-#[inline(always)]
-fn square_tree<L: Lanes>(l: L, v: [F<L>; SHORT_VECS]) -> F<L> {
-    let s = l.simd();
-    let mut a = v.map(|v| s.mul_f32s(v, v));
+    let mut a = values(l, x).map(|v| s.mul_f32s(v, v));
     pairwise(l, &mut a, SHORT_VECS)
 }
 
@@ -101,45 +94,7 @@ pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MA
     for (v, x) in lanes.iter_mut().zip(rows) {
         *v = squares(l, x);
     }
-    across::<L, T>(l, &lanes, rows[0].len())
-}
-
-/// [`sum_sq_rows`] (the same bits), also writing each row's elements in `f32` to `out`, row `r`
-/// at `r * width` (`width`: the rows' length; `out` holds at least `rows.len() * width`), so
-/// that the apply sweeps read them without widening them again ([`Lanes::WIDEN_SHORT_F16`]).
-#[inline(always)]
-pub(super) fn sum_sq_rows_widened<L: Lanes, T: Element>(
-    l: L,
-    rows: &[&[T]],
-    out: &mut [f32],
-) -> [f64; MAX_LANES] {
-    let s = l.simd();
-    let n = L::N;
-    let width = rows[0].len();
-    let full = width / n;
-    debug_assert!(rows.len() <= L::N && out.len() >= rows.len() * width);
-    let mut lanes = [s.splat_f32s(0.0); MAX_LANES];
-    for ((v, x), o) in lanes.iter_mut().zip(rows).zip(out.chunks_exact_mut(width)) {
-        let vals = values(l, x);
-        // Indices compared, not computed, as in `values`.
-        for (i, &vi) in vals.iter().enumerate() {
-            if i < full {
-                store(l, &mut o[i * n..i * n + n], vi);
-            } else if i == full && width > full * n {
-                store_partial(l, &mut o[full * n..], vi);
-            }
-        }
-        *v = square_tree(l, vals);
-    }
-    across::<L, T>(l, &lanes, width)
-}
-
-/// The sums of squares of up to `N` short rows of `width` elements from their vectors of
-/// squares ([`squares`]): one transposed horizontal sum ([`Lanes::hsum_rows`], `hsum`'s order
-/// in each row), then [`dot_checked`].
-#[inline(always)]
-fn across<L: Lanes, T: Element>(l: L, lanes: &[F<L>; MAX_LANES], width: usize) -> [f64; MAX_LANES] {
     let mut sums = [0.0f32; MAX_LANES];
-    l.store_f32::<false>(&mut sums, l.hsum_rows(lanes));
-    sums.map(|ss| dot_checked::<L, T>(ss as f64, width))
+    l.store_f32::<false>(&mut sums, l.hsum_rows(&lanes));
+    sums.map(|ss| dot_checked::<L, T>(ss as f64, rows[0].len()))
 }

@@ -100,14 +100,7 @@ fn rows_alone<T: Element, W: Element>(seed: u64) {
     for isa in Isa::available() {
         for kind in kinds() {
             for width in [1, 5, 16, 17, 64, 100, 128, 255, 256, 1000] {
-                // Batches of short rows of at least 8192 elements: their f16 RMSNorm groups
-                // are widened to `f32` once, into a buffer the apply sweeps read (`group_rows`
-                // in src/kernel/mod.rs); smaller batches are not.
-                let rows = if (64..=128).contains(&width) {
-                    8192 / width + 5
-                } else {
-                    37
-                };
+                let rows = 37;
                 let mut x = Vec::with_capacity(rows * width);
                 for r in 0..rows {
                     x.extend(row::<T>(&mut rng, STYLES[r % STYLES.len()], width));
@@ -141,8 +134,7 @@ fn rows_alone<T: Element, W: Element>(seed: u64) {
 }
 
 /// A row gives the same bits in a batch as alone: short rows of a batch (LayerNorm and RMSNorm)
-/// have their statistics reduced `N` rows at a time (short f16 RMSNorm rows of a large batch
-/// widened to `f32` once, for both sweeps), a row alone (or the last of a batch) on its own; every
+/// have their statistics reduced `N` rows at a time, a row alone (or the last of a batch) on its own; every
 /// row style (rescaled, constant, NaN rows among the fast ones), in place and out, with
 /// statistics.
 #[test]
