@@ -89,6 +89,25 @@ fn one<L: Lanes, const LAYER: bool, const G: bool, const B: bool>(
 /// The shortest row (in vectors) whose cached stores are aligned by a partial head ([`sweep`]).
 const ALIGN_MIN_VECTORS: usize = 16;
 
+/// Chooses the fast path's sweep for a kind (`$layer`, LayerNorm when true), weight and bias
+/// (`$gamma`, `$beta`: `Option`s of slices) and expands to `$body!(LAYER, G, B, gs, bs)`, the
+/// choice's constants and its weight and bias (empty where absent; RMSNorm ignores a bias).
+/// Every caller that picks a sweep ([`apply`](fn@apply), and `group_rows` once per group)
+/// picks it here.
+macro_rules! by_sweep {
+    ($layer:expr, $gamma:expr, $beta:expr, $body:ident) => {
+        match ($layer, $gamma, $beta) {
+            (true, Some(gs), Some(bs)) => $body!(true, true, true, gs, bs),
+            (true, Some(gs), None) => $body!(true, true, false, gs, &[]),
+            (true, None, Some(bs)) => $body!(true, false, true, &[], bs),
+            (true, None, None) => $body!(true, false, false, &[], &[]),
+            (false, Some(gs), _) => $body!(false, true, false, gs, &[]),
+            (false, None, _) => $body!(false, false, false, &[], &[]),
+        }
+    };
+}
+pub(crate) use by_sweep;
+
 /// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`. With `NT`,
 /// the sweep prefetches the input `ahead` bytes past the elements it reads (see [`sweep`]).
 #[inline(always)]
@@ -121,14 +140,7 @@ pub(crate) fn apply<
             )
         };
     }
-    match (a.layer, a.gamma, a.beta) {
-        (true, Some(g), Some(b)) => sweep!(true, true, true, g, b),
-        (true, Some(g), None) => sweep!(true, true, false, g, &[]),
-        (true, None, Some(b)) => sweep!(true, false, true, &[], b),
-        (true, None, None) => sweep!(true, false, false, &[], &[]),
-        (false, Some(g), _) => sweep!(false, true, false, g, &[]),
-        (false, None, _) => sweep!(false, false, false, &[], &[]),
-    }
+    by_sweep!(a.layer, a.gamma, a.beta, sweep)
 }
 
 /// The fast path's sweep of one row for one kind, weight and bias (`g`, `b`: the row's, when

@@ -10,7 +10,7 @@ pub(crate) mod lanes;
 pub(crate) mod short;
 pub(crate) mod stats;
 
-use apply::{Affine, apply, apply_scaled, sweep};
+use apply::{Affine, apply, apply_scaled, by_sweep, sweep};
 use lanes::{Lanes, MAX_LANES};
 use pulp::Simd;
 use short::is_short;
@@ -708,29 +708,21 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     // the fast path takes that sweep directly (row by row, `apply` chooses for every row, and
     // its `Affine` goes through memory because the non-temporal sweeps take it by reference
     // into a call of their own). Rows outside the fast path's range follow.
-    let src_of = |k: usize| src_row(r0 + k);
     let plans = &plans[..g];
     macro_rules! rows {
         ($layer:literal, $g:literal, $b:literal, $gs:expr, $bs:expr) => {
             sweep_rows::<L, TI, TO, W, INPLACE, $layer, $g, $b>(
-                l, r0, plans, src_of, dst, &dst_row, $gs, $bs, p, &mut put,
+                l, r0, plans, &src_row, dst, &dst_row, $gs, $bs, p, &mut put,
             )
         };
     }
-    match (p.kind == Kind::Layer, p.gamma, p.beta) {
-        (true, Some(gs), Some(bs)) => rows!(true, true, true, gs, bs),
-        (true, Some(gs), None) => rows!(true, true, false, gs, &[]),
-        (true, None, Some(bs)) => rows!(true, false, true, &[], bs),
-        (true, None, None) => rows!(true, false, false, &[], &[]),
-        (false, Some(gs), _) => rows!(false, true, false, gs, &[]),
-        (false, None, _) => rows!(false, false, false, &[], &[]),
-    }
+    by_sweep!(p.kind == Kind::Layer, p.gamma, p.beta, rows);
     careful_rows::<L, TI, TO, W, INPLACE>(l, r0, plans, src_row, dst, dst_row, p, put);
 }
 
-/// The fast path's apply sweeps of the rows `r0 + k` of a group that have a plan (`plans[k]`;
-/// input `src_of(k)`, output `dst[dst_row(r0 + k)]`), all of one kind, weight and bias (`gs`,
-/// `bs`: the call's, when `G`, `B`), and `put(r, stats)` for each.
+/// The fast path's apply sweeps of the rows `r = r0 + k` of a group that have a plan
+/// (`plans[k]`; input `src_row(r)`, output `dst[dst_row(r)]`), all of one kind, weight and bias
+/// (`gs`, `bs`: the call's, when `G`, `B`), and `put(r, stats)` for each.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn sweep_rows<
@@ -747,9 +739,9 @@ fn sweep_rows<
     l: L,
     r0: usize,
     plans: &[Option<RowPlan>],
-    src_of: impl Fn(usize) -> &'s [TI],
+    src_row: impl Fn(usize) -> &'s [TI],
     dst: &mut [TO],
-    dst_row: &impl Fn(usize) -> Range<usize>,
+    dst_row: impl Fn(usize) -> Range<usize>,
     gs: &[W],
     bs: &[W],
     p: &Params<'_, W>,
@@ -766,7 +758,7 @@ fn sweep_rows<
                     let r = r0 + k;
                     let d = &mut dst[dst_row(r)];
                     let a = affine(p, plan, 0..d.len());
-                    let src = src_of(k);
+                    let src = src_row(r);
                     sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(l, src, d, gs, bs, &a, 0);
                     put(r, plan.stats);
                 }
