@@ -21,7 +21,7 @@ use half::bf16;
 use pulp::Simd;
 
 use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
-use super::outline;
+use super::{outline, short};
 use crate::element::{Element, SliceRef};
 
 /// The largest `WELFORD_ACC` any path uses (sizes the accumulator arrays).
@@ -652,21 +652,27 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     rows: &[&[T]],
     shift: &[f32; MAX_LANES],
 ) -> [Welford; MAX_LANES] {
-    let s = l.simd();
     let n = L::N;
     debug_assert!(rows.len() <= n && one_block::<L>(rows[0].len()));
+    // Short rows of whole vectors only (`short::WHOLE_VECS`) with that length a constant, so
+    // that the sweep unrolls fully (the same operations, the same bits).
+    let whole = short::WHOLE_VECS * n;
+    // (Each a frame of its own in unoptimized builds: `outline`.)
+    let (mv, qv, count) = if rows[0].len() == whole {
+        outline(
+            l,
+            #[inline(always)]
+            || lanes_of_rows(l, rows, shift, whole),
+        )
+    } else {
+        outline(
+            l,
+            #[inline(always)]
+            || lanes_of_rows(l, rows, shift, rows[0].len()),
+        )
+    };
     let vectors = rows[0].len() / n;
-    let acc = L::WELFORD_ACC;
-    let one = s.splat_f32s(1.0);
-    let zero = s.splat_f32s(0.0);
-    // The merge weights once for all the rows: they share the counts.
-    let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
-    let (mut mv, mut qv) = ([zero; MAX_LANES], [zero; MAX_LANES]);
-    for (r, x) in rows.iter().enumerate() {
-        let k = s.splat_f32s(shift[r]);
-        (mv[r], qv[r]) = welford_lanes::<L, T, false>(l, x, &tree, one, k);
-    }
-    let mut w = lane_merge_rows(l, &mv, &qv, tree.count);
+    let mut w = lane_merge_rows(l, &mv, &qv, count);
     for (r, x) in rows.iter().enumerate() {
         // As `welford`: the (only) block merged into the empty state, then the tail.
         w[r] = Welford::EMPTY.merge(w[r]).merge(tail_state::<T, false>(
@@ -676,6 +682,31 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
         ));
     }
     w
+}
+
+/// The lane states of [`welford_rows`]' rows (`width` elements each, their length) and
+/// their count.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn lanes_of_rows<L: Lanes, T: Element>(
+    l: L,
+    rows: &[&[T]],
+    shift: &[f32; MAX_LANES],
+    width: usize,
+) -> ([F<L>; MAX_LANES], [F<L>; MAX_LANES], f32) {
+    let s = l.simd();
+    let vectors = width / L::N;
+    let acc = L::WELFORD_ACC;
+    let one = s.splat_f32s(1.0);
+    let zero = s.splat_f32s(0.0);
+    // The merge weights once for all the rows: they share the counts.
+    let tree = ChanTree::new::<L>(vectors / acc, vectors % acc);
+    let (mut mv, mut qv) = ([zero; MAX_LANES], [zero; MAX_LANES]);
+    for (r, x) in rows.iter().enumerate() {
+        let k = s.splat_f32s(shift[r]);
+        (mv[r], qv[r]) = welford_lanes::<L, T, false>(l, &x[..width], &tree, one, k);
+    }
+    (mv, qv, tree.count)
 }
 
 /// `sum + v * v` for the vector `v` at the start of `x` (times `scale` when `SCALED`).

@@ -99,7 +99,7 @@ fn rows_alone<T: Element, W: Element>(seed: u64) {
     let fbits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
     for isa in Isa::available() {
         for kind in kinds() {
-            for width in [1, 5, 16, 17, 64, 100, 128, 255, 256, 1000] {
+            for width in [1, 5, 16, 17, 32, 64, 100, 128, 255, 256, 1000] {
                 let rows = 37;
                 let mut x = Vec::with_capacity(rows * width);
                 for r in 0..rows {
