@@ -759,33 +759,25 @@ fn sweep_rows<
                     let d = &mut dst[dst_row(r)];
                     let a = affine(p, plan, 0..d.len());
                     let src = src_row(r);
-                    let whole = short::WHOLE_VECS * L::N;
-                    if d.len() == whole {
-                        // Its streams cut to that constant length: the sweep's loop unrolls
-                        // fully (`short::WHOLE_VECS`; the same operations, the same bits).
-                        // Each sweep a frame of its own in unoptimized builds, as the loop.
-                        let src = if INPLACE { src } else { &src[..whole] };
-                        let d = &mut d[..whole];
-                        outline(
-                            l,
-                            #[inline(always)]
-                            || {
-                                sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(
-                                    l, src, d, gs, bs, &a, 0,
-                                )
-                            },
-                        );
-                    } else {
-                        outline(
-                            l,
-                            #[inline(always)]
-                            || {
-                                sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(
-                                    l, src, d, gs, bs, &a, 0,
-                                )
-                            },
-                        );
-                    }
+                    // Rows of whole vectors only: every stream cut to that constant length,
+                    // the sweep's loop unrolls fully (`short::by_width`).
+                    short::by_width(
+                        l,
+                        d.len(),
+                        #[inline(always)]
+                        |w| {
+                            let src = if INPLACE { src } else { &src[..w] };
+                            sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(
+                                l,
+                                src,
+                                &mut d[..w],
+                                gs,
+                                bs,
+                                &a,
+                                0,
+                            )
+                        },
+                    );
                     put(r, plan.stats);
                 }
             }

@@ -9,6 +9,7 @@
 use pulp::Simd;
 
 use super::lanes::{F, Lanes, MAX_LANES, load, load_partial};
+use super::outline;
 use super::stats::{dot_checked, pairwise};
 use crate::element::{Element, SliceRef};
 
@@ -22,7 +23,29 @@ const SHORT_VECS: usize = 8;
 /// loops unroll fully, with no count or index to test: in a profile of 4096x128 f16 RMSNorm on
 /// AVX-512 the statistics compared and branched once per vector, and the apply sweep looped
 /// vector by vector (docs/PERFORMANCE.md).
-pub(super) const WHOLE_VECS: usize = SHORT_VECS;
+const WHOLE_VECS: usize = SHORT_VECS;
+
+/// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, so
+/// that every loop `f` runs over slices cut to it unrolls fully (the same operations, the same
+/// bits). Each call a frame of its own in unoptimized builds ([`outline`]). `f` must be an
+/// `#[inline(always)]` closure.
+#[inline(always)]
+pub(super) fn by_width<L: Lanes, R>(l: L, width: usize, f: impl FnOnce(usize) -> R) -> R {
+    let whole = WHOLE_VECS * L::N;
+    if width == whole {
+        outline(
+            l,
+            #[inline(always)]
+            || f(whole),
+        )
+    } else {
+        outline(
+            l,
+            #[inline(always)]
+            || f(width),
+        )
+    }
+}
 
 /// Whether a row of `width` elements is short on the path `L`.
 #[inline(always)]
@@ -98,19 +121,17 @@ pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MA
     let s = l.simd();
     debug_assert!(rows.len() <= L::N);
     let mut lanes = [s.splat_f32s(0.0); MAX_LANES];
-    let whole = WHOLE_VECS * L::N;
-    if rows[0].len() == whole {
-        // Rows of whole vectors only ([`WHOLE_VECS`]): sliced to that constant length, so
-        // that `values` and `squares` load them with no index to compare (the same
-        // operations, the same bits).
-        for (v, x) in lanes.iter_mut().zip(rows) {
-            *v = squares(l, &x[..whole]);
-        }
-    } else {
-        for (v, x) in lanes.iter_mut().zip(rows) {
-            *v = squares(l, x);
-        }
-    }
+    // Rows of whole vectors only load with no index to compare (`by_width`).
+    by_width(
+        l,
+        rows[0].len(),
+        #[inline(always)]
+        |w| {
+            for (v, x) in lanes.iter_mut().zip(rows) {
+                *v = squares(l, &x[..w]);
+            }
+        },
+    );
     let mut sums = [0.0f32; MAX_LANES];
     l.store_f32::<false>(&mut sums, l.hsum_rows(&lanes));
     sums.map(|ss| dot_checked::<L, T>(ss as f64, rows[0].len()))

@@ -654,23 +654,13 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
 ) -> [Welford; MAX_LANES] {
     let n = L::N;
     debug_assert!(rows.len() <= n && one_block::<L>(rows[0].len()));
-    // Short rows of whole vectors only (`short::WHOLE_VECS`) with that length a constant, so
-    // that the sweep unrolls fully (the same operations, the same bits).
-    let whole = short::WHOLE_VECS * n;
-    // (Each a frame of its own in unoptimized builds: `outline`.)
-    let (mv, qv, count) = if rows[0].len() == whole {
-        outline(
-            l,
-            #[inline(always)]
-            || lanes_of_rows(l, rows, shift, whole),
-        )
-    } else {
-        outline(
-            l,
-            #[inline(always)]
-            || lanes_of_rows(l, rows, shift, rows[0].len()),
-        )
-    };
+    // Short rows of whole vectors only with that length a constant (`short::by_width`).
+    let (mv, qv, count) = short::by_width(
+        l,
+        rows[0].len(),
+        #[inline(always)]
+        |w| lanes_of_rows(l, rows, shift, w),
+    );
     let vectors = rows[0].len() / n;
     let mut w = lane_merge_rows(l, &mv, &qv, count);
     for (r, x) in rows.iter().enumerate() {
