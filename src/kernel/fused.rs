@@ -256,7 +256,11 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         // scratch rows.
         let direct =
             g > 1 || (x.as_ptr() as usize).is_multiple_of(SCRATCH_ALIGN) || width > PENDING_MAX;
-        if X::BYTES == 4 && (direct || tiled) {
+        // The norm's input: the updated rows or the scratch rows. One call of `norm_block` for
+        // either, so that its row loops are compiled into this kernel once: a call for each
+        // made the `f32` streams' Pre-LN kernels the longest part of the crate's release build
+        // (docs/PERFORMANCE.md, thirty-ninth session).
+        let (src, tiled): (&[f32], bool) = if const { X::BYTES == 4 } && (direct || tiled) {
             // An f32 stream stores the sum exactly: the updated rows themselves (in L1) are the
             // norm's input, with no scratch copy.
             outline(
@@ -264,8 +268,9 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
                 #[inline(always)]
                 || residual_update::<L, X, D, false>(l, x, d, alpha, scratch),
             );
-            if let SliceRef::F32(x) = X::tag(x) {
-                return norm_block::<L, O, W>(l, x, y, g, width, p, tiled, put);
+            match X::tag(x) {
+                SliceRef::F32(x) => (x, tiled),
+                _ => unreachable!("a 4-byte element is f32"),
             }
         } else {
             outline(
@@ -273,8 +278,9 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
                 #[inline(always)]
                 || residual_update::<L, X, D, true>(l, x, d, alpha, scratch),
             );
-        }
-        norm_block::<L, O, W>(l, scratch, y, g, width, p, false, put)
+            (scratch, false)
+        };
+        norm_block::<L, O, W>(l, src, y, g, width, p, tiled, put)
     }
 }
 
@@ -319,7 +325,12 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
     ) {
         let at = r0 * width..(r0 + g) * width;
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
-        if tiled && let SliceMut::F32(y) = O::tag_mut(&mut self.y[at.clone()]) {
+        // `if const`: a kernel of 16-bit output does not compile this branch at all (LLVM would
+        // drop it only after optimizing the whole inlined kernel: the release build's time).
+        if const { O::BYTES == 4 }
+            && tiled
+            && let SliceMut::F32(y) = O::tag_mut(&mut self.y[at.clone()])
+        {
             // The sums go into the `f32` output, which is then normalized in place.
             outline(
                 l,
@@ -365,7 +376,11 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
         put: impl FnMut(usize, RowStats),
     ) {
         let at = r0 * width..(r0 + g) * width;
-        if tiled && let SliceMut::F32(x) = X::tag_mut(&mut self.x[at.clone()]) {
+        // Compiled only for an `f32` stream (`if const`, as in `Add`).
+        if const { X::BYTES == 4 }
+            && tiled
+            && let SliceMut::F32(x) = X::tag_mut(&mut self.x[at.clone()])
+        {
             // The sums replace the `f32` stream (each exactly as `residual_sum` forms it), which
             // is then normalized in place.
             let d = &self.d[at];

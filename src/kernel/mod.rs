@@ -545,13 +545,23 @@ pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INP
     p: &Params<'_, W>,
 ) -> RowStats {
     let plan = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p);
-    finish_row::<L, TI, TO, W, INPLACE>(l, src, dst, p, plan)
+    finish_row::<L, TI, TO, W, INPLACE, false>(l, src, dst, p, plan)
 }
 
 /// The apply sweep of one row whose fast-path statistics are `plan` (with or without
 /// non-temporal stores, as `p` says), or, for `None`, the rescaled path ([`careful_row`]).
+/// `NT_ONLY` compiles only the non-temporal sweeps, for a caller that has checked `p.nt`: the
+/// sweeps with cached stores are inlined wherever they may run, and each unreachable copy
+/// lengthens the crate's release build.
 #[inline(always)]
-fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>(
+fn finish_row<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const NT_ONLY: bool,
+>(
     l: L,
     src: &[TI],
     dst: &mut [TO],
@@ -564,7 +574,12 @@ fn finish_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: boo
     let a = affine(p, &plan, 0..dst.len());
     // With non-temporal stores the sweep prefetches the row after this one (`apply`).
     let ahead = dst.len() * if INPLACE { TO::BYTES } else { TI::BYTES };
-    apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a, ahead);
+    if NT_ONLY {
+        debug_assert!(p.nt);
+        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &a, ahead);
+    } else {
+        apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a, ahead);
+    }
     plan.stats
 }
 
@@ -698,8 +713,8 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     if p.nt {
         for (k, &plan) in plans.iter().enumerate().take(g) {
             let r = r0 + k;
-            let st =
-                finish_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p, plan);
+            let (src, d) = (src_row(r), &mut dst[dst_row(r)]);
+            let st = finish_row::<L, TI, TO, W, INPLACE, true>(l, src, d, p, plan);
             put(r, st);
         }
         return;
