@@ -16,7 +16,6 @@ use crate::element::Element;
 /// normal `f32` into `rstd * post`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Affine<'a, W> {
-    pub layer: bool,
     pub scale: f32,
     pub shift: f32,
     pub mean: f32,
@@ -108,8 +107,10 @@ macro_rules! by_sweep {
 }
 pub(crate) use by_sweep;
 
-/// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`. With `NT`,
-/// the sweep prefetches the input `ahead` bytes past the elements it reads (see [`sweep`]).
+/// Applies `a` to the row `src` (or to `dst` itself when `INPLACE`), writing `dst`: LayerNorm's
+/// sweep when `layer`, else RMSNorm's (a value the caller's row loop has as a constant, see
+/// `RowsOp`). With `NT`, the sweep prefetches the input `ahead` bytes past the elements it
+/// reads (see [`sweep`]).
 #[inline(always)]
 pub(crate) fn apply<
     L: Lanes,
@@ -120,6 +121,7 @@ pub(crate) fn apply<
     const NT: bool,
 >(
     l: L,
+    layer: bool,
     src: &[TI],
     dst: &mut [TO],
     a: &Affine<'_, W>,
@@ -140,7 +142,7 @@ pub(crate) fn apply<
             )
         };
     }
-    by_sweep!(a.layer, a.gamma, a.beta, sweep)
+    by_sweep!(layer, a.gamma, a.beta, sweep)
 }
 
 /// The fast path's sweep of one row for one kind, weight and bias (`g`, `b`: the row's, when

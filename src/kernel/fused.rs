@@ -9,7 +9,7 @@ use half::bf16;
 use pulp::Simd;
 
 use super::lanes::{Lanes, load, load_partial, store, store_partial};
-use super::{Kind, Params, RowStats, block_rows, group_size, outline, tile_group};
+use super::{Kind, Params, RowStats, block_rows, group_size, kind_of, outline, tile_group};
 use crate::element::{Element, SliceMut, SliceRef};
 #[cfg(feature = "rayon")]
 use crate::rows::split_opt;
@@ -132,7 +132,8 @@ pub(crate) trait Placement: Send + Sized {
     fn split(self, at: usize) -> (Self, Self);
     /// Rows `r0..r0 + g` (elements `r0 * width..(r0 + g) * width` of every stream): their
     /// residual sums, in one sweep, then their norms ([`norm_block`]), with `scratch` a buffer
-    /// of `g` rows; `put(k, stats)` for row `r0 + k`. With `tiled` (only where `TILED`), the
+    /// of `g` rows; `put(k, stats)` for row `r0 + k`; `kind` is `p.kind`, a constant of the
+    /// row loop (see `RowsOp`). With `tiled` (only where `TILED`), the
     /// sums stay in the call's own `f32` buffer, the norms are applied tile by tile
     /// ([`tiled_rows`](super::tiled_rows)) and `scratch` is empty.
     #[allow(clippy::too_many_arguments)]
@@ -144,6 +145,7 @@ pub(crate) trait Placement: Send + Sized {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        kind: Kind,
         tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
@@ -161,12 +163,13 @@ fn norm_block<L: Lanes, O: Element, W: Element>(
     g: usize,
     width: usize,
     p: &Params<'_, W>,
+    kind: Kind,
     tiled: bool,
     put: impl FnMut(usize, RowStats),
 ) {
     let src_row = |k: usize| &src[k * width..(k + 1) * width];
     let dst_row = |k: usize| k * width..(k + 1) * width;
-    block_rows::<L, f32, O, W, false>(l, 0, g, tiled, src_row, dst, dst_row, p, put);
+    block_rows::<L, f32, O, W, false>(l, 0, g, tiled, src_row, dst, dst_row, p, kind, put);
 }
 
 /// The norms of the `g` rows of `width` elements in `buf`, in place, tile by tile
@@ -178,10 +181,12 @@ fn norm_block_in_place<L: Lanes, W: Element>(
     g: usize,
     width: usize,
     p: &Params<'_, W>,
+    kind: Kind,
     put: impl FnMut(usize, RowStats),
 ) {
     let dst_row = |k: usize| k * width..(k + 1) * width;
-    block_rows::<L, f32, f32, W, true>(l, 0, g, true, |_| &[][..], buf, dst_row, p, put);
+    let no_src = |_| &[][..];
+    block_rows::<L, f32, f32, W, true>(l, 0, g, true, no_src, buf, dst_row, p, kind, put);
 }
 
 /// Pre-LN: the sum is written back into `x`, the norm into `y`.
@@ -239,6 +244,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        kind: Kind,
         tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
@@ -280,7 +286,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
             );
             (scratch, false)
         };
-        norm_block::<L, O, W>(l, src, y, g, width, p, tiled, put)
+        norm_block::<L, O, W>(l, src, y, g, width, p, kind, tiled, put)
     }
 }
 
@@ -319,6 +325,7 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        kind: Kind,
         tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
@@ -337,14 +344,14 @@ impl<X: Element, D: Element, O: Element> Placement for Add<'_, X, D, O> {
                 #[inline(always)]
                 || residual_sum::<L, X, D>(l, x, d, alpha, y),
             );
-            return norm_block_in_place::<L, W>(l, y, g, width, p, put);
+            return norm_block_in_place::<L, W>(l, y, g, width, p, kind, put);
         }
         outline(
             l,
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_block::<L, O, W>(l, scratch, &mut self.y[at], g, width, p, false, put)
+        norm_block::<L, O, W>(l, scratch, &mut self.y[at], g, width, p, kind, false, put)
     }
 }
 
@@ -371,6 +378,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
         width: usize,
         alpha: f32,
         p: &Params<'_, W>,
+        kind: Kind,
         tiled: bool,
         scratch: &mut [f32],
         put: impl FnMut(usize, RowStats),
@@ -389,7 +397,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
                 #[inline(always)]
                 || residual_update::<L, f32, D, false>(l, x, d, alpha, &mut []),
             );
-            return norm_block_in_place::<L, W>(l, x, g, width, p, put);
+            return norm_block_in_place::<L, W>(l, x, g, width, p, kind, put);
         }
         let (x, d) = (&self.x[at.clone()], &self.d[at.clone()]);
         outline(
@@ -397,7 +405,7 @@ impl<X: Element, D: Element> Placement for AddInPlace<'_, X, D> {
             #[inline(always)]
             || residual_sum::<L, X, D>(l, x, d, alpha, scratch),
         );
-        norm_block::<L, X, W>(l, scratch, &mut self.x[at], g, width, p, false, put)
+        norm_block::<L, X, W>(l, scratch, &mut self.x[at], g, width, p, kind, false, put)
     }
 }
 
@@ -480,7 +488,8 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
             rstd,
         } = b;
         let (rows, width, alpha) = (*rows, *width, *alpha);
-        let p = &p.specialized::<RMSNORM>();
+        let kind = kind_of::<RMSNORM>();
+        debug_assert!(p.kind == kind);
         // Groups of rows as a plain norm of `f32` rows forms them (the norm reads the residual
         // sums as `f32`), tiled where the placement keeps the sums in a buffer of its own (no
         // scratch rows then); the scratch rows start on a `SCRATCH_ALIGN` boundary.
@@ -493,7 +502,7 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
         let group = if tiled {
             tile
         } else {
-            group_size::<L, W>(p, width, width * 4)
+            group_size::<L, W>(p, kind, width, width * 4)
         };
         // Elements of scratch a row: none when tiled.
         let per_row = if tiled { 0 } else { width };
@@ -513,6 +522,7 @@ impl<L: Lanes, M: Placement, W: Element, const RMSNORM: bool> pulp::NullaryFnOnc
                 width,
                 alpha,
                 p,
+                kind,
                 tiled,
                 &mut scratch[..g * per_row],
                 |k, st| {

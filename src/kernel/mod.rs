@@ -175,22 +175,11 @@ pub(crate) struct Params<'a, W> {
     pub finite: bool,
 }
 
-impl<W: Copy> Params<'_, W> {
-    /// These parameters for a row loop compiled for RMSNorm alone when `RMSNORM` (`self.kind`
-    /// must then be `Kind::Rms`): the kind a constant the compiler sees ([`RowsOp`]). As they
-    /// are otherwise.
-    #[inline(always)]
-    fn specialized<const RMSNORM: bool>(&self) -> Self {
-        debug_assert!(!RMSNORM || self.kind == Kind::Rms);
-        if RMSNORM {
-            Params {
-                kind: Kind::Rms,
-                ..*self
-            }
-        } else {
-            *self
-        }
-    }
+/// The kind a row loop compiled with `RMSNORM` runs ([`RowsOp`]): a constant, passed by value
+/// down to every function of the loop that chooses by kind.
+#[inline(always)]
+pub(crate) const fn kind_of<const RMSNORM: bool>() -> Kind {
+    if RMSNORM { Kind::Rms } else { Kind::Layer }
 }
 
 /// Statistics below this (sum of squares, or Welford's M2) may have lost precision to
@@ -313,9 +302,10 @@ fn fast_stats<L: Lanes, X: Element, W: Element>(
     l: L,
     x: &[X],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> Option<RowPlan> {
     let width = x.len() as f64;
-    match p.kind {
+    match kind {
         Kind::Rms => {
             let ss = outline(
                 l,
@@ -381,8 +371,9 @@ fn stats_rows<L: Lanes, X: Element, W: Element>(
     l: L,
     rows: &[&[X]],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> [Option<RowPlan>; MAX_LANES] {
-    match p.kind {
+    match kind {
         Kind::Layer => layer_stats_rows::<L, X, W>(l, rows, p),
         Kind::Rms => rms_stats_rows::<L, X, W>(l, rows, p),
     }
@@ -436,6 +427,7 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
     l: L,
     x: &[X],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> Option<RowPlan> {
     let mut max = 0.0f32;
     let mut finite = true;
@@ -458,7 +450,7 @@ fn careful_stats<L: Lanes, X: Element, W: Element>(
     let scale = 2f64.powi(-e);
     let s32 = scale as f32;
     let eps = p.eps as f64 * scale * scale;
-    Some(match p.kind {
+    Some(match kind {
         Kind::Rms => {
             let ss = own_call(
                 l,
@@ -510,11 +502,12 @@ fn row_plan<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>
     src: &[TI],
     dst: &[TO],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> Option<RowPlan> {
     if INPLACE {
-        fast_stats::<L, TO, W>(l, dst, p)
+        fast_stats::<L, TO, W>(l, dst, p, kind)
     } else {
-        fast_stats::<L, TI, W>(l, src, p)
+        fast_stats::<L, TI, W>(l, src, p, kind)
     }
 }
 
@@ -522,7 +515,6 @@ fn row_plan<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool>
 #[inline(always)]
 fn affine<'a, W>(p: &Params<'a, W>, plan: &RowPlan, cols: Range<usize>) -> Affine<'a, W> {
     Affine {
-        layer: p.kind == Kind::Layer,
         scale: plan.scale,
         shift: plan.shift,
         mean: plan.mean,
@@ -543,9 +535,10 @@ pub(crate) fn norm_row<L: Lanes, TI: Element, TO: Element, W: Element, const INP
     src: &[TI],
     dst: &mut [TO],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> RowStats {
-    let plan = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p);
-    finish_row::<L, TI, TO, W, INPLACE, false>(l, src, dst, p, plan)
+    let plan = row_plan::<L, TI, TO, W, INPLACE>(l, src, dst, p, kind);
+    finish_row::<L, TI, TO, W, INPLACE, false>(l, src, dst, p, kind, plan)
 }
 
 /// The apply sweep of one row whose fast-path statistics are `plan` (with or without
@@ -566,19 +559,20 @@ fn finish_row<
     src: &[TI],
     dst: &mut [TO],
     p: &Params<'_, W>,
+    kind: Kind,
     plan: Option<RowPlan>,
 ) -> RowStats {
     let Some(plan) = plan else {
-        return careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p);
+        return careful_row::<L, TI, TO, W, INPLACE>(l, src, dst, p, kind);
     };
     let a = affine(p, &plan, 0..dst.len());
     // With non-temporal stores the sweep prefetches the row after this one (`apply`).
     let ahead = dst.len() * if INPLACE { TO::BYTES } else { TI::BYTES };
     if NT_ONLY {
         debug_assert!(p.nt);
-        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, &a, ahead);
+        apply::<L, TI, TO, W, INPLACE, true>(l, kind == Kind::Layer, src, dst, &a, ahead);
     } else {
-        apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, &a, ahead);
+        apply_stores::<L, TI, TO, W, INPLACE>(l, src, dst, p, kind, &a, ahead);
     }
     plan.stats
 }
@@ -592,13 +586,15 @@ fn apply_stores<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: b
     src: &[TI],
     dst: &mut [TO],
     p: &Params<'_, W>,
+    kind: Kind,
     a: &Affine<'_, W>,
     ahead: usize,
 ) {
+    let layer = kind == Kind::Layer;
     if p.nt {
-        apply::<L, TI, TO, W, INPLACE, true>(l, src, dst, a, ahead);
+        apply::<L, TI, TO, W, INPLACE, true>(l, layer, src, dst, a, ahead);
     } else {
-        apply::<L, TI, TO, W, INPLACE, false>(l, src, dst, a, ahead);
+        apply::<L, TI, TO, W, INPLACE, false>(l, layer, src, dst, a, ahead);
     }
 }
 
@@ -609,11 +605,12 @@ fn careful_row<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bo
     src: &[TI],
     dst: &mut [TO],
     p: &Params<'_, W>,
+    kind: Kind,
 ) -> RowStats {
     let careful = if INPLACE {
-        careful_stats::<L, TO, W>(l, dst, p)
+        careful_stats::<L, TO, W>(l, dst, p, kind)
     } else {
-        careful_stats::<L, TI, W>(l, src, p)
+        careful_stats::<L, TI, W>(l, src, p, kind)
     };
     match careful {
         Some(plan) => {
@@ -667,9 +664,14 @@ const SHORT_GROUP_BYTES: usize = 16 * 1024;
 /// of one Welford block, `N` at a time; its longer rows, grouped the same way, measured no
 /// better (docs/PERFORMANCE.md).
 #[inline(always)]
-pub(crate) fn group_size<L: Lanes, W>(p: &Params<'_, W>, width: usize, row_bytes: usize) -> usize {
+pub(crate) fn group_size<L: Lanes, W>(
+    p: &Params<'_, W>,
+    kind: Kind,
+    width: usize,
+    row_bytes: usize,
+) -> usize {
     let by_bytes = (SHORT_GROUP_BYTES / row_bytes).min(L::N);
-    let groupable = match p.kind {
+    let groupable = match kind {
         Kind::Rms => !p.nt || is_short::<L>(width),
         Kind::Layer => one_block::<L>(width) && by_bytes == L::N,
     };
@@ -692,6 +694,7 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
+    kind: Kind,
     mut put: impl FnMut(usize, RowStats),
 ) {
     debug_assert!(g > 1 && g <= L::N);
@@ -702,19 +705,19 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
         for (k, x) in xs.iter_mut().enumerate().take(g) {
             *x = &dst[dst_row(r0 + k)];
         }
-        stats_rows::<L, TO, W>(l, &xs[..g], p)
+        stats_rows::<L, TO, W>(l, &xs[..g], p, kind)
     } else {
         let mut xs: [&[TI]; MAX_LANES] = [&[]; MAX_LANES];
         for (k, x) in xs.iter_mut().enumerate().take(g) {
             *x = src_row(r0 + k);
         }
-        stats_rows::<L, TI, W>(l, &xs[..g], p)
+        stats_rows::<L, TI, W>(l, &xs[..g], p, kind)
     };
     if p.nt {
         for (k, &plan) in plans.iter().enumerate().take(g) {
             let r = r0 + k;
             let (src, d) = (src_row(r), &mut dst[dst_row(r)]);
-            let st = finish_row::<L, TI, TO, W, INPLACE, true>(l, src, d, p, plan);
+            let st = finish_row::<L, TI, TO, W, INPLACE, true>(l, src, d, p, kind, plan);
             put(r, st);
         }
         return;
@@ -731,8 +734,8 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
             )
         };
     }
-    by_sweep!(p.kind == Kind::Layer, p.gamma, p.beta, rows);
-    careful_rows::<L, TI, TO, W, INPLACE>(l, r0, plans, src_row, dst, dst_row, p, put);
+    by_sweep!(kind == Kind::Layer, p.gamma, p.beta, rows);
+    careful_rows::<L, TI, TO, W, INPLACE>(l, r0, plans, src_row, dst, dst_row, p, kind, put);
 }
 
 /// The fast path's apply sweeps of the rows `r = r0 + k` of a group that have a plan
@@ -812,6 +815,7 @@ fn careful_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLAC
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
+    kind: Kind,
     mut put: impl FnMut(usize, RowStats),
 ) {
     // A frame of its own in unoptimized builds, as in `sweep_rows`.
@@ -823,7 +827,7 @@ fn careful_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLAC
                 if plan.is_none() {
                     let r = r0 + k;
                     let (src, d) = (src_row(r), &mut dst[dst_row(r)]);
-                    put(r, careful_row::<L, TI, TO, W, INPLACE>(l, src, d, p));
+                    put(r, careful_row::<L, TI, TO, W, INPLACE>(l, src, d, p, kind));
                 }
             }
         },
@@ -893,6 +897,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
+    kind: Kind,
     mut put: impl FnMut(usize, RowStats),
 ) {
     debug_assert!((1..=MAX_GROUP).contains(&g));
@@ -919,7 +924,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
     let mut plans = [None; MAX_GROUP];
     for (k, plan) in plans.iter_mut().enumerate().take(g) {
         let r = r0 + k;
-        *plan = row_plan::<L, TI, TO, W, INPLACE>(l, src_row(r), &dst[dst_row(r)], p);
+        *plan = row_plan::<L, TI, TO, W, INPLACE>(l, src_row(r), &dst[dst_row(r)], p, kind);
     }
     let mut c0 = 0;
     while c0 < width {
@@ -934,7 +939,7 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
                 };
                 let d = &mut dst[dst_row(r)][cols.clone()];
                 let a = affine(p, plan, cols.clone());
-                apply_stores::<L, TI, TO, W, INPLACE>(l, s, d, p, &a, ahead);
+                apply_stores::<L, TI, TO, W, INPLACE>(l, s, d, p, kind, &a, ahead);
             }
         }
         c0 = cols.end;
@@ -943,7 +948,9 @@ fn tiled_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
         let r = r0 + k;
         let st = match plan {
             Some(plan) => plan.stats,
-            None => careful_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p),
+            None => {
+                careful_row::<L, TI, TO, W, INPLACE>(l, src_row(r), &mut dst[dst_row(r)], p, kind)
+            }
         };
         put(r, st);
     }
@@ -970,15 +977,17 @@ pub(crate) fn block_rows<
     dst: &mut [TO],
     dst_row: impl Fn(usize) -> Range<usize>,
     p: &Params<'_, W>,
+    kind: Kind,
     mut put: impl FnMut(usize, RowStats),
 ) {
     if tiled {
-        tiled_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, put);
+        tiled_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, kind, put);
     } else if g == 1 {
-        let st = norm_row::<L, TI, TO, W, INPLACE>(l, src_row(r0), &mut dst[dst_row(r0)], p);
+        let (src, dst) = (src_row(r0), &mut dst[dst_row(r0)]);
+        let st = norm_row::<L, TI, TO, W, INPLACE>(l, src, dst, p, kind);
         put(r0, st);
     } else {
-        group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, put);
+        group_rows::<L, TI, TO, W, INPLACE>(l, r0, g, src_row, dst, dst_row, p, kind, put);
     }
 }
 
@@ -987,12 +996,15 @@ pub(crate) fn block_rows<
 /// would not do: its body is not forced inline, and a kernel left outside the context turns
 /// every intrinsic into a function call, 10x slower.)
 ///
-/// `RMSNORM` compiles the loop for RMSNorm alone (`p.kind` must be `Kind::Rms`), with the kind
-/// a constant; otherwise the kind is read from `p` at run time. With the kind a run-time
-/// value, LLVM hoisted LayerNorm's per-width set-up (such as the Chan merge weights of a row's
-/// last block) ahead of the row loop, and every RMSNorm call paid for it: 42 % of a 1x16 call's
-/// samples. LayerNorm keeps the run-time kind: a loop of its own measured 1.04-1.09x slower for
-/// 16-bit rows of 64 to 128 elements on Zen 4 (docs/PERFORMANCE.md).
+/// The loop is compiled for one kind, RMSNorm when `RMSNORM` and LayerNorm otherwise (`p.kind`
+/// must be that kind), passed by value ([`kind_of`]) to every function of the loop that
+/// chooses by it. With the kind a run-time value, LLVM hoisted LayerNorm's per-width set-up
+/// (such as the Chan merge weights of a row's last block) ahead of the row loop, and every
+/// RMSNorm call paid for it: 42 % of a 1x16 call's samples. Read from `p` (memory), the kind
+/// became a constant only once LLVM's SROA had gone over the whole inlined loop, so each loop
+/// carried the other kind's statistics and sweeps through that pass, the longest of the
+/// crate's release build; as an argument it is a constant where the inliner copies the callee
+/// in, and the other kind's branches are not copied (docs/PERFORMANCE.md, fortieth session).
 struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool, const RMSNORM: bool> {
     l: L,
     src: &'a [TI],
@@ -1021,7 +1033,8 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             mut mean,
             mut rstd,
         } = self;
-        let p = &p.specialized::<RMSNORM>();
+        let kind = kind_of::<RMSNORM>();
+        debug_assert!(p.kind == kind);
         let Layout {
             rows,
             width,
@@ -1045,11 +1058,11 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
             }
         };
         let row_bytes = width * TI::BYTES.max(TO::BYTES);
-        let tile = tile_group(p, rows, width, row_bytes, p.kind == Kind::Layer);
+        let tile = tile_group(p, rows, width, row_bytes, kind == Kind::Layer);
         let block = if tile > 0 {
             tile
         } else {
-            group_size::<L, W>(p, width, row_bytes)
+            group_size::<L, W>(p, kind, width, row_bytes)
         };
         let mut r0 = 0;
         while r0 < rows {
@@ -1063,6 +1076,7 @@ impl<L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE: bool, const 
                 dst,
                 dst_row,
                 p,
+                kind,
                 &mut put,
             );
             r0 += g;
