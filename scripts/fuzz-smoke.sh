@@ -12,10 +12,12 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked -j2
+  nice -n "${FUZZ_BUILD_NICE:-0}" cargo install cargo-fuzz --locked -j2
 fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
-cargo +nightly fuzz build
+# FUZZ_BUILD_NICE: the build's priority (.ci/run builds it beside other steps at 19); the
+# runs below keep the script's own, so that their 30 s are not spent waiting for a CPU.
+nice -n "${FUZZ_BUILD_NICE:-0}" cargo +nightly fuzz build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for t in rms layer api; do

@@ -119,7 +119,7 @@ impl Norm {
     /// per call instead of once per row; the widening is exact, so results do not change),
     /// except bf16 weights of a plain norm from bf16 rows to bf16 output (`bf16_rows`) on a
     /// path whose apply sweep reads all-bf16 streams in its split order (`Lanes::BF16_SPLIT`;
-    /// docs/PERFORMANCE.md, Zen 1), in rows of whole vectors (a partial vector's bf16 weight
+    /// docs/performance-log.md, Zen 1), in rows of whole vectors (a partial vector's bf16 weight
     /// goes through a buffer: 4096x100 rows took x1.04 the time without the copies there).
     /// `None`: use the caller's slices.
     pub(crate) fn f32_params<W: Element>(
@@ -464,7 +464,7 @@ impl Norm {
 
 /// Batches of at least this many rows (and [`WIDEN_MIN_ELEMENTS`] elements) use f32 copies of
 /// 16-bit weights and biases, converted once per call, instead of converting them again in
-/// every row's sweep (docs/PERFORMANCE.md). First measured with `half`'s slice conversion
+/// every row's sweep (docs/performance-log.md). First measured with `half`'s slice conversion
 /// (about 2 us a call then): 128x4096 f16 LayerNorm 123 -> 110 us, RMSNorm 80 -> 59 us, from 64
 /// rows. With the kernels' own conversion (`Widened`), on the twenty-seventh session's Xeon
 /// (scratch copy of the crate, one thread, best of two runs of 200 samples, copies from 1 row

@@ -163,7 +163,7 @@ pub(crate) trait Batch: Send + Sized {
     /// field where the caller stored it. A batch moved by value on its way was copied whole,
     /// 16 bytes at a time, from fields just stored 8 bytes at a time: a load the store buffer
     /// cannot forward, which waits for those stores to reach L1 (a stall in every call of one
-    /// short row, docs/PERFORMANCE.md).
+    /// short row, docs/performance-log.md).
     fn run<L: Lanes>(&mut self, l: L);
 }
 
@@ -336,7 +336,7 @@ fn tasks_for(par: Parallelism, rows: usize, bytes: usize) -> usize {
 /// halves. On the 2-core Intel Xeon VM, `f32` and f16 2048x4096, RMSNorm and LayerNorm, every
 /// store kind, two runs of 15 samples of 3 calls each: the one-thread median over the
 /// two-thread median was 1.73-2.07x this way, 0.95-1.81x with `rayon::join`
-/// (docs/PERFORMANCE.md).
+/// (docs/performance-log.md).
 #[inline(always)]
 pub(crate) fn parallel<B: Batch>(isa: Isa, tasks: usize, batch: B) {
     #[cfg(feature = "rayon")]

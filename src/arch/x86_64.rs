@@ -122,7 +122,7 @@ type F16 = pulp::f32x16;
 // The f32 -> f16 conversions below are `vcvtps2ph` into a register, written as inline asm:
 // with the intrinsic, LLVM folds the conversion and the store that follows into the
 // memory-destination form of `vcvtps2ph`, which Zen 3 runs at about half the rate of the
-// register form plus a plain store (docs/PERFORMANCE.md).
+// register form plus a plain store (docs/performance-log.md).
 
 /// Eight `f32` lanes as `f16`, rounded to nearest even (immediate 0), in a register.
 ///
@@ -336,7 +336,7 @@ impl Lanes for Avx2Token {
     }
     // Two vectors at a time the narrowing takes two shifts, one pack and one permute for 16
     // elements where two single stores take two shuffles and two permutes, and one 32-byte
-    // store instead of two of 16 (docs/PERFORMANCE.md: a bf16 apply loop 5.3 -> 4.2-4.7
+    // store instead of two of 16 (docs/performance-log.md: a bf16 apply loop 5.3 -> 4.2-4.7
     // cycles per 8 elements on Zen 3).
     const BF16_PAIRS: bool = true;
     #[inline(always)]
@@ -344,7 +344,7 @@ impl Lanes for Avx2Token {
         self.store_rounded_pair::<NT>(d, self.round_bf16(a), self.round_bf16(b))
     }
     // Without the NaN fix-up: three of the seven operations of each vector's rounding fewer
-    // (docs/PERFORMANCE.md: RMSNorm bf16 batches took x0.85-0.98 the time on Zen 3).
+    // (docs/performance-log.md: RMSNorm bf16 batches took x0.85-0.98 the time on Zen 3).
     #[inline(always)]
     fn store_bf16_pair_finite<const NT: bool>(self, d: &mut [bf16], a: F8, b: F8) {
         self.store_rounded_pair::<NT>(d, self.round_bf16_finite(a), self.round_bf16_finite(b))
@@ -353,7 +353,7 @@ impl Lanes for Avx2Token {
     // element 2k + 1, the two halves of one 32-bit word in memory. One load, a shift and a
     // mask widen 16 elements, where memory order takes two broadcast loads and two byte
     // shuffles; a shift and a word blend narrow them, where memory order takes two shifts, a
-    // pack and a permute (docs/PERFORMANCE.md: RMSNorm bf16 rows' floor x0.75-0.86 the time
+    // pack and a permute (docs/performance-log.md: RMSNorm bf16 rows' floor x0.75-0.86 the time
     // on Zen 1).
     const BF16_SPLIT: bool = true;
     #[inline(always)]
@@ -701,7 +701,7 @@ impl Avx512Token {
     /// zero extension of each word (`vpmovzxwd`, which takes its operand from memory too) and a
     /// 16-bit left shift. (A word permute with a zeroing mask does it in one shuffle-unit
     /// operation; on the Emerald Rapids class VM of the thirty-fifth session it was the slower,
-    /// docs/PERFORMANCE.md.)
+    /// docs/performance-log.md.)
     #[inline(always)]
     fn widen_bf16(self, h: __m256i) -> F16 {
         // SAFETY: AVX-512F proven by the token; register operands only.

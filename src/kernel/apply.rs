@@ -188,7 +188,7 @@ pub(crate) fn sweep<
     // are written before the aligned loop. Cached stores of whole 64-byte vectors (AVX-512
     // `f32`) are aligned the same way in rows of 16 vectors or more: a misaligned 64-byte store
     // straddles two lines every time (with masked partial vectors the head costs a few
-    // instructions; docs/PERFORMANCE.md: f32 rows 16 bytes past a line, 16x4096 to 512x768,
+    // instructions; docs/performance-log.md: f32 rows 16 bytes past a line, 16x4096 to 512x768,
     // x0.88-0.94 the time on Zen 5; 32-byte stores and rows of 4-8 vectors measured no gain).
     let to_aligned = if NT || (step * TO::BYTES >= 64 && width >= ALIGN_MIN_VECTORS * n) {
         let align = step * TO::BYTES;
@@ -227,7 +227,7 @@ pub(crate) fn sweep<
     // and the statistics sweep of the next row would start on lines the hardware prefetcher
     // has not fetched (it follows demand loads, and this sweep reads the row from L1). So this
     // sweep prefetches the input `ahead` bytes past each element it reads: row by row, the
-    // row's width, where a contiguous batch's next row is (docs/PERFORMANCE.md: LayerNorm f16
+    // row's width, where a contiguous batch's next row is (docs/performance-log.md: LayerNorm f16
     // 8192x4096 8.2-9.2 -> 5.1-6.5 ms on Zen 5); in a tiled LayerNorm group (`tiled_rows`), the
     // group's length in rows, the same columns of the next group's rows. It fetches into L2,
     // not L1: into L1, the next row evicts lines this sweep is still reading (the row, the

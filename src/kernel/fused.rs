@@ -265,7 +265,7 @@ impl<X: Element, D: Element, O: Element> Placement for PreLn<'_, X, D, O> {
         // The norm's input: the updated rows or the scratch rows. One call of `norm_block` for
         // either, so that its row loops are compiled into this kernel once: a call for each
         // made the `f32` streams' Pre-LN kernels the longest part of the crate's release build
-        // (docs/PERFORMANCE.md, thirty-ninth session).
+        // (docs/performance-log.md, thirty-ninth session).
         let (src, tiled): (&[f32], bool) = if const { X::BYTES == 4 } && (direct || tiled) {
             // An f32 stream stores the sum exactly: the updated rows themselves (in L1) are the
             // norm's input, with no scratch copy.
@@ -558,7 +558,7 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// are being destroyed, where the kept one is out of reach). Its elements hold whatever an
 /// earlier call left there: every scratch row is written before it is read. An allocation
 /// (with the zeroing `vec!` did) took 16 % of the samples of a 1x16 Pre-LN RMSNorm call
-/// (docs/PERFORMANCE.md).
+/// (docs/performance-log.md).
 #[inline]
 fn take_scratch(len: usize) -> Vec<f32> {
     let v = SCRATCH.try_with(Cell::take).unwrap_or_default();

@@ -378,7 +378,7 @@ fn call_never_inlined<Op: pulp::NullaryFnOnce>(op: Op) -> Op::Output {
 /// line. `half`'s per-element conversion (a run-time F16C check and a software fallback),
 /// inlined at every load and store of every portable kernel, made the portable path half of
 /// the C library's machine code; out of line (5.6 -> 3.6 MB of 10.9 MB), the portable
-/// f16 kernels run 1.1-1.4x slower (docs/PERFORMANCE.md), on the fallback path of x86-64 CPUs
+/// f16 kernels run 1.1-1.4x slower (docs/performance-log.md), on the fallback path of x86-64 CPUs
 /// without AVX2.
 #[inline(never)]
 fn f16x4_to_f32(s: &[f16]) -> [f32; 4] {

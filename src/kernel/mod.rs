@@ -48,7 +48,7 @@ pub(crate) fn outline<L: Lanes, R>(l: L, f: impl FnOnce() -> R) -> R {
 /// row loop may take them (row by row, in statistics groups, tiled), the crate's release build
 /// took 48 min (64 min of CPU) on a 2-core Intel Xeon VM, most of it in LLVM's PromoteMemToReg
 /// over functions of hundreds of KiB of machine code; each a call of its own, 9.5 min (15 min
-/// of CPU), the in-cache kernels as fast as before (docs/PERFORMANCE.md, twenty-fifth
+/// of CPU), the in-cache kernels as fast as before (docs/performance-log.md, twenty-fifth
 /// session). A call per row (or per tile) of a batch large enough for non-temporal stores, or
 /// of a row outside the fast path's range, costs nothing measurable beside the row's sweep.
 /// `f` must be an `#[inline(always)]` closure, as for [`outline`].
@@ -281,7 +281,7 @@ fn layer_plan(w: Welford, k: f32, rstd: f32) -> Option<RowPlan> {
 /// The apply factors `1 / sqrt(sums[r] / width + eps)` of `R` rows of the fast path, computed
 /// as `sqrt(width / (sums[r] + eps * width))` in `f64` (`eps_width = eps * width`): one
 /// division and one square root in a row's dependency chain instead of two divisions and a
-/// square root (row-by-row RMSNorm of short rows waits on this chain: docs/PERFORMANCE.md).
+/// square root (row-by-row RMSNorm of short rows waits on this chain: docs/performance-log.md).
 /// The rounding error stays a few `f64` ulps, far below the `f32` result's. Only sums in
 /// [TINY, HUGE] are used ([`rms_plan`], [`layer_plan`]); there the factor is below 2^82, so it
 /// needs no clamp to the `f32` range. Branch-free, so that the compiler computes the factors
@@ -385,7 +385,7 @@ fn stats_rows<L: Lanes, X: Element, W: Element>(
 /// on its own chain of them before its apply sweep can start, and a row of a few hundred
 /// elements has too little other work to hide it (4096x128 bf16 on Zen 5: 1.9x faster
 /// grouped; batches of rows of 100 to 512 elements on AVX2, Zen 3: x0.73-0.94 the time,
-/// docs/PERFORMANCE.md). Rows longer than short keep the general sweep ([`sum_sq`]), row by
+/// docs/performance-log.md). Rows longer than short keep the general sweep ([`sum_sq`]), row by
 /// row within the group.
 #[inline(always)]
 fn rms_stats_rows<L: Lanes, X: Element, W: Element>(
@@ -524,7 +524,7 @@ fn affine<'a, W>(p: &Params<'a, W>, plan: &RowPlan, cols: Range<usize>) -> Affin
 /// [`affine`] without the weight and bias, for a sweep that takes the call's own
 /// ([`sweep_rows`]): a row of a group then cuts no slice of them, whose bounds checks the
 /// compiler did not always hoist out of the group's loop (each row of 4096x64 `f32` RMSNorm
-/// tested the weight's presence and length once the kind was an argument, docs/PERFORMANCE.md).
+/// tested the weight's presence and length once the kind was an argument, docs/performance-log.md).
 #[inline(always)]
 fn row_factors<'a, W>(p: &Params<'a, W>, plan: &RowPlan) -> Affine<'a, W> {
     Affine {
@@ -675,7 +675,7 @@ const SHORT_GROUP_BYTES: usize = 16 * 1024;
 /// which group only short rows: their rows come from memory, and a row's apply sweep prefetches
 /// the next row for its statistics sweep, which a group would read first. LayerNorm groups rows
 /// of one Welford block, `N` at a time; its longer rows, grouped the same way, measured no
-/// better (docs/PERFORMANCE.md).
+/// better (docs/performance-log.md).
 #[inline(always)]
 pub(crate) fn group_size<L: Lanes, W>(
     p: &Params<'_, W>,
@@ -712,7 +712,7 @@ fn group_rows<'s, L: Lanes, TI: Element, TO: Element, W: Element, const INPLACE:
 ) {
     debug_assert!(g > 1 && g <= L::N);
     // The rows' slices in a plain loop: built by `core::array::from_fn`, they were a call of
-    // their own, 7 % of a 4096x128 f16 RMSNorm profile (docs/PERFORMANCE.md).
+    // their own, 7 % of a 4096x128 f16 RMSNorm profile (docs/performance-log.md).
     let plans = if INPLACE {
         let mut xs: [&[TO]; MAX_LANES] = [&[]; MAX_LANES];
         for (k, x) in xs.iter_mut().enumerate().take(g) {
@@ -868,7 +868,7 @@ const NT_ROW_STREAM_BYTES: usize = 40 * 1024;
 /// prefetches the next row while its stores go out. On the twenty-sixth session's Intel Xeon
 /// (48 KiB L1D), `8192x4096`, five alternating runs of one build, best: f16 8.30 -> 7.15 ms,
 /// bf16 8.54 -> 7.33 ms, bf16 with `f32` weights (40 KiB) 8.45 -> 7.40 ms row by row, `f32`
-/// (48 KiB) 15.5 tiled against 16.2 ms (docs/PERFORMANCE.md); on Zen 4 (32 KiB L1D) 16-bit
+/// (48 KiB) 15.5 tiled against 16.2 ms (docs/performance-log.md); on Zen 4 (32 KiB L1D) 16-bit
 /// rows with 16-bit weights measured within that VM's noise either way. RMSNorm's rows were
 /// slower tiled (1.19-1.25x the time; row by row, its sweep prefetches the next row), and so
 /// was one fused form (Post-LN LayerNorm `f32`, 1.19x): they pass `false`.
@@ -1017,7 +1017,7 @@ pub(crate) fn block_rows<
 /// became a constant only once LLVM's SROA had gone over the whole inlined loop, so each loop
 /// carried the other kind's statistics and sweeps through that pass, the longest of the
 /// crate's release build; as an argument it is a constant where the inliner copies the callee
-/// in, and the other kind's branches are not copied (docs/PERFORMANCE.md, fortieth session).
+/// in, and the other kind's branches are not copied (docs/performance-log.md, fortieth session).
 struct RowsOp<'a, 'p, L, TI, TO, W, const INPLACE: bool, const RMSNORM: bool> {
     l: L,
     src: &'a [TI],

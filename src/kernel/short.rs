@@ -1,10 +1,10 @@
 //! RMSNorm statistics of short rows (QK-norm's heads of 64 or 128 elements, and any row of at
 //! most `SHORT_VECS` vectors): the row's vectors are loaded into registers, all at once, and
 //! their squares summed by a fixed pairwise tree, without the general sweep's loop over blocks
-//! of accumulators, which such a row has too few elements to amortize (docs/PERFORMANCE.md).
+//! of accumulators, which such a row has too few elements to amortize (docs/performance-log.md).
 //! The rows of a batch are reduced `N` at a time ([`sum_sq_rows`]), with the same bits.
 //! (LayerNorm's short rows keep Welford: the corrected two-pass algorithm on these vectors
-//! measured slower than its grouped lane merges, docs/PERFORMANCE.md.)
+//! measured slower than its grouped lane merges, docs/performance-log.md.)
 
 use pulp::Simd;
 
@@ -22,7 +22,7 @@ const SHORT_VECS: usize = 8;
 /// whole vectors, no partial one (QK-norm's 128-wide heads on AVX-512, 64-wide on AVX2). Their
 /// loops unroll fully, with no count or index to test: in a profile of 4096x128 f16 RMSNorm on
 /// AVX-512 the statistics compared and branched once per vector, and the apply sweep looped
-/// vector by vector (docs/PERFORMANCE.md).
+/// vector by vector (docs/performance-log.md).
 const WHOLE_VECS: usize = SHORT_VECS;
 
 /// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, so

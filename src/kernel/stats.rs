@@ -33,7 +33,7 @@ const BLOCK_STEPS: usize = 8;
 /// Steps (vectors per accumulator) in one block of Welford's sweep: longer than the sum of
 /// squares' blocks, because each block ends in a Chan merge of its accumulators and an `f64`
 /// merge of its lanes (16 steps measured faster than 8 for 4096-wide LayerNorm rows on AVX2,
-/// at a somewhat larger but still small rounding error: docs/PERFORMANCE.md).
+/// at a somewhat larger but still small rounding error: docs/performance-log.md).
 const WELFORD_STEPS: usize = 16;
 
 /// `1 / k` for the Welford step `k` (1-based) inside a block.
@@ -295,7 +295,7 @@ fn chan_tree<L: Lanes>(
 /// the lane's running mean over the row's earlier blocks (`base`, in the values'
 /// coordinates; `base_shifted` is `base - shift`). A subtraction, an add and a multiply-add
 /// per vector, where a Welford step takes four operations after the shift
-/// (docs/PERFORMANCE.md).
+/// (docs/performance-log.md).
 ///
 /// The sums give each accumulator's state, `mean = base_shifted + s1 / n` and
 /// `M2 = s2 - s1 * s1 / n`. That subtraction cancels as much as `s2` exceeds `M2`, by
@@ -506,7 +506,7 @@ fn tail_state<T: Element, const SCALED: bool>(tail: &[T], scale: f32, shift: f32
 /// Merging each block's lanes horizontally instead put three horizontal sums and a scalar
 /// merge after every block, a chain the next block's work did not hide; and the same vertical
 /// merge written on arrays of `f64` compiled to lane-by-lane code with spills
-/// (docs/PERFORMANCE.md).
+/// (docs/performance-log.md).
 struct LaneStates<L: Lanes> {
     count: f64,
     mean: [D<L>; 2],
