@@ -14,6 +14,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
   nice -n "${FUZZ_BUILD_NICE:-0}" cargo install cargo-fuzz --locked -j2
 fi
+# The fuzz package has no lock file: resolving and downloading its dependencies holds cargo's
+# package-cache lock, which stalls any other cargo command meanwhile (.ci/run's clippy waited
+# on it). FUZZ_PREPARE_ONLY=1 does that part alone, in the foreground, and stops.
+cargo +nightly fetch
+if [ "${FUZZ_PREPARE_ONLY:-0}" = 1 ]; then
+  exit 0
+fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 # FUZZ_BUILD_NICE: the build's priority (.ci/run builds it beside other steps at 19); the
 # runs below keep the script's own, so that their 30 s are not spent waiting for a CPU.
