@@ -12,7 +12,7 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
-  nice -n "${FUZZ_BUILD_NICE:-0}" cargo install cargo-fuzz --locked -j2
+  cargo install cargo-fuzz --locked -j2
 fi
 # The fuzz package has no lock file: resolving and downloading its dependencies holds cargo's
 # package-cache lock, which stalls any other cargo command meanwhile (.ci/run's clippy waited
@@ -22,9 +22,12 @@ if [ "${FUZZ_PREPARE_ONLY:-0}" = 1 ]; then
   exit 0
 fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
-# FUZZ_BUILD_NICE: the build's priority (.ci/run builds it beside other steps at 19); the
-# runs below keep the script's own, so that their 30 s are not spent waiting for a CPU.
-nice -n "${FUZZ_BUILD_NICE:-0}" cargo +nightly fuzz build
+cargo +nightly fuzz build
+# FUZZ_BUILT_FILE: created once the build is done (.ci/run waits for it before it starts a
+# second build of this crate beside its own).
+if [ -n "${FUZZ_BUILT_FILE:-}" ]; then
+  touch "$FUZZ_BUILT_FILE"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for t in rms layer api; do
