@@ -135,7 +135,7 @@ pub(crate) fn apply<
                 l,
                 #[inline(always)]
                 || {
-                    sweep::<L, TI, TO, W, INPLACE, $layer, $g, $b, NT>(
+                    sweep_call::<L, TI, TO, W, INPLACE, $layer, $g, $b, NT>(
                         l, src, dst, $gs, $bs, a, ahead,
                     )
                 },
@@ -145,9 +145,99 @@ pub(crate) fn apply<
     by_sweep!(layer, a.gamma, a.beta, sweep)
 }
 
+/// [`sweep`] as its callers call it: inlined into them in optimized builds, as written. Builds
+/// with debug assertions (unoptimized) run it as a call of its own ([`SweepOp`]), one copy for
+/// each set of its parameters, where each row loop calling it (they differ by their closures'
+/// types) had a copy of its own: 396 copies on the AVX2 path alone, 24 of its 41 MB of machine
+/// code (`nm -S` of the debug rlib's objects, forty-second session).
+#[cfg(not(debug_assertions))]
+pub(crate) use self::sweep as sweep_call;
+
+/// [`sweep`] as its callers call it (see the optimized builds' form).
+#[cfg(debug_assertions)]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sweep_call<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const G: bool,
+    const B: bool,
+    const NT: bool,
+>(
+    l: L,
+    src: &[TI],
+    dst: &mut [TO],
+    g: &[W],
+    b: &[W],
+    a: &Affine<'_, W>,
+    ahead: usize,
+) {
+    l.own_frame(SweepOp::<L, TI, TO, W, INPLACE, LAYER, G, B, NT> {
+        l,
+        src,
+        dst,
+        g,
+        b,
+        a,
+        ahead,
+    })
+}
+
+/// A call of [`sweep`] as a pulp operation named by the sweep's parameters alone (debug
+/// builds: see [`sweep_call`]).
+#[cfg(debug_assertions)]
+struct SweepOp<
+    'a,
+    'b,
+    L,
+    TI,
+    TO,
+    W,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const G: bool,
+    const B: bool,
+    const NT: bool,
+> {
+    l: L,
+    src: &'a [TI],
+    dst: &'a mut [TO],
+    g: &'a [W],
+    b: &'a [W],
+    a: &'a Affine<'b, W>,
+    ahead: usize,
+}
+
+#[cfg(debug_assertions)]
+impl<
+    L: Lanes,
+    TI: Element,
+    TO: Element,
+    W: Element,
+    const INPLACE: bool,
+    const LAYER: bool,
+    const G: bool,
+    const B: bool,
+    const NT: bool,
+> pulp::NullaryFnOnce for SweepOp<'_, '_, L, TI, TO, W, INPLACE, LAYER, G, B, NT>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, NT>(
+            self.l, self.src, self.dst, self.g, self.b, self.a, self.ahead,
+        )
+    }
+}
+
 /// The fast path's sweep of one row for one kind, weight and bias (`g`, `b`: the row's, when
 /// `G`, `B`), as [`apply`](fn@apply) chooses it; a loop over many rows may choose once for all
-/// of them and call this for each (`group_rows`).
+/// of them and call this for each (`group_rows`). Called as [`sweep_call`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sweep<

@@ -10,7 +10,7 @@ pub(crate) mod lanes;
 pub(crate) mod short;
 pub(crate) mod stats;
 
-use apply::{Affine, apply, apply_scaled, by_sweep, sweep};
+use apply::{Affine, apply, apply_scaled, by_sweep, sweep_call};
 use lanes::{Lanes, MAX_LANES};
 use pulp::Simd;
 use short::is_short;
@@ -798,7 +798,7 @@ fn sweep_rows<
                         #[inline(always)]
                         |w| {
                             let src = if INPLACE { src } else { &src[..w] };
-                            sweep::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(
+                            sweep_call::<L, TI, TO, W, INPLACE, LAYER, G, B, false>(
                                 l,
                                 src,
                                 &mut d[..w],

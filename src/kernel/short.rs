@@ -23,28 +23,44 @@ const SHORT_VECS: usize = 8;
 /// loops unroll fully, with no count or index to test: in a profile of 4096x128 f16 RMSNorm on
 /// AVX-512 the statistics compared and branched once per vector, and the apply sweep looped
 /// vector by vector (docs/performance-log.md).
+#[cfg_attr(debug_assertions, allow(dead_code))] // compiled apart in optimized builds only
 const WHOLE_VECS: usize = SHORT_VECS;
 
 /// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, so
 /// that every loop `f` runs over slices cut to it unrolls fully (the same operations, the same
 /// bits). Each call a frame of its own in unoptimized builds ([`outline`]). `f` must be an
 /// `#[inline(always)]` closure.
+///
+/// Builds with debug assertions (the unoptimized test, C ABI, sanitizer and aarch64 builds)
+/// compile one copy: without optimization the copy with the constant is the same machine code
+/// as the other, and the two were 73 % of the AVX2 path's code in the crate's debug build
+/// (48 of 66 MB; `nm -S` of the rlib's objects, forty-second session), so a third of the time
+/// of every debug build of the crate.
 #[inline(always)]
 pub(super) fn by_width<L: Lanes, R>(l: L, width: usize, f: impl FnOnce(usize) -> R) -> R {
-    let whole = WHOLE_VECS * L::N;
-    if width == whole {
-        outline(
-            l,
-            #[inline(always)]
-            || f(whole),
-        )
-    } else {
-        outline(
-            l,
-            #[inline(always)]
-            || f(width),
-        )
+    #[cfg(not(debug_assertions))]
+    {
+        let whole = WHOLE_VECS * L::N;
+        if width == whole {
+            outline(
+                l,
+                #[inline(always)]
+                || f(whole),
+            )
+        } else {
+            outline(
+                l,
+                #[inline(always)]
+                || f(width),
+            )
+        }
     }
+    #[cfg(debug_assertions)]
+    outline(
+        l,
+        #[inline(always)]
+        || f(width),
+    )
 }
 
 /// Whether a row of `width` elements is short on the path `L`.
