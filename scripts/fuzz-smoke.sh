@@ -23,11 +23,6 @@ if [ "${FUZZ_PREPARE_ONLY:-0}" = 1 ]; then
 fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 cargo +nightly fuzz build
-# FUZZ_BUILT_FILE: created once the build is done (.ci/run waits for it before it starts a
-# second build of this crate beside its own).
-if [ -n "${FUZZ_BUILT_FILE:-}" ]; then
-  touch "$FUZZ_BUILT_FILE"
-fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for t in rms layer api; do
