@@ -7,8 +7,9 @@
 # The libraries are built with the dev profile (the crate unoptimized, debug assertions on,
 # as `cargo test` builds it): 1 min 43 s beside the fuzz build in .ci/run on a 2-core Zen 3
 # (forty-second session), where the release build of the same libraries takes 8-9 min on a
-# 2-core machine (every kernel of every path, type and weight type, inlined and optimized). The C tests check the ABI layer (lengths, strides, status codes, what is left
-# untouched), which is the same code in both; the optimized kernels are tested by the fuzz
+# 2-core machine (every kernel of every path, type and weight type, inlined and optimized).
+# The C tests check the ABI layer (lengths, strides, status codes, what is left untouched),
+# which is the same code in both; the optimized kernels are tested by the fuzz
 # smoke (release code) and normbench. SIMDNORM_CAPI_PROFILE=release tests the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
