@@ -200,6 +200,10 @@ const BF16_INTERLEAVE_512: __m512i = unsafe {
 impl Lanes for Avx2Token {
     type S = pulp::x86::V3;
     const N: usize = 8;
+    // QK-norm's 128-wide heads are 16 vectors here: their LayerNorm statistics compiled with
+    // that width a constant took 426 instructions a row instead of 481 (`short::by_width`,
+    // docs/performance-log.md, forty-third session).
+    const HEAD_APART: bool = true;
 
     #[inline(always)]
     fn simd(self) -> pulp::x86::V3 {

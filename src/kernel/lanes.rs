@@ -27,6 +27,13 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     const N: usize;
     /// Independent Welford accumulators the LayerNorm statistics sweep keeps in flight.
     const WELFORD_ACC: usize = 4;
+    /// Whether optimized builds compile the LayerNorm statistics of batches of rows of
+    /// [`HEAD_WIDTH`](super::short::HEAD_WIDTH) elements apart, with that width a constant
+    /// ([`by_width`](super::short::by_width)), where it is not already the whole-vector width
+    /// they compile apart: on AVX2 (16 vectors; on AVX-512 it is that width). Not on the
+    /// portable path (a fallback, compiled into every build) nor on NEON (not measured).
+    #[cfg_attr(debug_assertions, allow(dead_code))] // read in optimized builds only
+    const HEAD_APART: bool = false;
 
     fn simd(self) -> Self::S;
     /// Runs `f` inside this path's `#[target_feature]` context (so that everything `f` inlines

@@ -813,7 +813,7 @@ fn sweep_rows<
                     let src = src_row(r);
                     // Rows of whole vectors only: every stream cut to that constant length,
                     // the sweep's loop unrolls fully (`short::by_width`).
-                    short::by_width(
+                    short::by_width::<L, _, false>(
                         l,
                         d.len(),
                         #[inline(always)]

@@ -26,10 +26,25 @@ const SHORT_VECS: usize = 8;
 #[cfg_attr(debug_assertions, allow(dead_code))] // compiled apart in optimized builds only
 const WHOLE_VECS: usize = SHORT_VECS;
 
-/// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, so
-/// that every loop `f` runs over slices cut to it unrolls fully (the same operations, the same
-/// bits). Each call a frame of its own in unoptimized builds ([`outline`]). `f` must be an
+/// The width of QK-norm's most common heads (the queries' and keys' norm of Qwen3, Llama 4,
+/// Gemma 3's smaller models and others: 128 elements), which [`by_width`] compiles apart on
+/// the paths where it is not `WHOLE_VECS` vectors ([`Lanes::HEAD_APART`]).
+#[cfg_attr(debug_assertions, allow(dead_code))] // compiled apart in optimized builds only
+pub(super) const HEAD_WIDTH: usize = 128;
+
+/// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, or,
+/// when `HEAD` and the path says so ([`Lanes::HEAD_APART`]), [`HEAD_WIDTH`], so that every
+/// loop `f` runs over slices cut to it unrolls fully (the same operations, the same bits).
+/// Each call a frame of its own in unoptimized builds ([`outline`]). `f` must be an
 /// `#[inline(always)]` closure.
+///
+/// `HEAD` is true for the LayerNorm statistics of grouped short rows only. The apply sweep of
+/// every grouped row loop with `HEAD` too cut a 128-wide LayerNorm row on AVX2 to 372
+/// instructions (481 without either, 426 with the statistics' alone) but made the crate's
+/// release build 44 % longer (9 min 10 s -> 13 min 14 s for `cargo build --release --example
+/// rowtime` on 2-core Zen 3) for 5 % of LayerNorm's time at that width
+/// (docs/performance-log.md, forty-third session); `sum_sq_rows` only takes rows of at most
+/// `SHORT_VECS` vectors, which `HEAD_WIDTH` is not where `HEAD_APART` holds.
 ///
 /// Builds with debug assertions (the unoptimized test, C ABI, sanitizer and aarch64 builds)
 /// compile one copy: without optimization the copy with the constant is the same machine code
@@ -37,7 +52,11 @@ const WHOLE_VECS: usize = SHORT_VECS;
 /// (48 of 66 MB; `nm -S` of the rlib's objects, forty-second session), so a third of the time
 /// of every debug build of the crate.
 #[inline(always)]
-pub(super) fn by_width<L: Lanes, R>(l: L, width: usize, f: impl FnOnce(usize) -> R) -> R {
+pub(super) fn by_width<L: Lanes, R, const HEAD: bool>(
+    l: L,
+    width: usize,
+    f: impl FnOnce(usize) -> R,
+) -> R {
     #[cfg(not(debug_assertions))]
     {
         let whole = WHOLE_VECS * L::N;
@@ -46,6 +65,12 @@ pub(super) fn by_width<L: Lanes, R>(l: L, width: usize, f: impl FnOnce(usize) ->
                 l,
                 #[inline(always)]
                 || f(whole),
+            )
+        } else if HEAD && L::HEAD_APART && width == HEAD_WIDTH {
+            outline(
+                l,
+                #[inline(always)]
+                || f(HEAD_WIDTH),
             )
         } else {
             outline(
@@ -138,7 +163,7 @@ pub(super) fn sum_sq_rows<L: Lanes, T: Element>(l: L, rows: &[&[T]]) -> [f64; MA
     debug_assert!(rows.len() <= L::N);
     let mut lanes = [s.splat_f32s(0.0); MAX_LANES];
     // Rows of whole vectors only load with no index to compare (`by_width`).
-    by_width(
+    by_width::<L, _, false>(
         l,
         rows[0].len(),
         #[inline(always)]

@@ -655,7 +655,7 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     let n = L::N;
     debug_assert!(rows.len() <= n && one_block::<L>(rows[0].len()));
     // Short rows of whole vectors only with that length a constant (`short::by_width`).
-    let (mv, qv, count) = short::by_width(
+    let (mv, qv, count) = short::by_width::<L, _, true>(
         l,
         rows[0].len(),
         #[inline(always)]
