@@ -26,9 +26,9 @@ const SHORT_VECS: usize = 8;
 #[cfg_attr(debug_assertions, allow(dead_code))] // compiled apart in optimized builds only
 const WHOLE_VECS: usize = SHORT_VECS;
 
-/// The width of QK-norm's most common heads (the queries' and keys' norm of Qwen3, Llama 4,
-/// Gemma 3's smaller models and others: 128 elements), which [`by_width`] compiles apart on
-/// the paths where it is not `WHOLE_VECS` vectors ([`Lanes::HEAD_APART`]).
+/// A QK-norm row of a model with 128-wide heads (RMSNorm over each head's query and key
+/// vectors, NORMS.md; the performance issue's 4096x128 shape), which [`by_width`] compiles
+/// apart on the paths where it is not `WHOLE_VECS` vectors ([`Lanes::HEAD_APART`]).
 #[cfg_attr(debug_assertions, allow(dead_code))] // compiled apart in optimized builds only
 pub(super) const HEAD_WIDTH: usize = 128;
 
