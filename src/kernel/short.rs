@@ -63,26 +63,20 @@ pub(super) fn by_width<L: Lanes, R, const HEAD: bool>(
     {
         let whole = WHOLE_VECS * L::N;
         if width == whole {
-            outline(
+            return outline(
                 l,
                 #[inline(always)]
                 || f(whole),
-            )
-        } else if HEAD && L::HEAD_APART && width == HEAD_WIDTH {
-            outline(
+            );
+        }
+        if HEAD && L::HEAD_APART && width == HEAD_WIDTH {
+            return outline(
                 l,
                 #[inline(always)]
                 || f(HEAD_WIDTH),
-            )
-        } else {
-            outline(
-                l,
-                #[inline(always)]
-                || f(width),
-            )
+            );
         }
     }
-    #[cfg(all(debug_assertions, not(fuzzing)))]
     outline(
         l,
         #[inline(always)]
