@@ -607,7 +607,7 @@ pub(crate) fn welford<L: Lanes, T: Element, const SCALED: bool>(
     let Some(first) = blocks.next() else {
         let w =
             welford_block::<L, T, SCALED>(l, rest, vectors / acc, vectors % acc, scale_v, shift_v);
-        return Welford::EMPTY.merge(w).merge(tail);
+        return w.merge(tail);
     };
     // The first block by Welford's steps; the blocks after it by plain sums shifted by the
     // lanes' running means ([`sums_lanes`]). Each sweep has a frame of its own in unoptimized
@@ -663,20 +663,17 @@ pub(crate) fn welford_rows<L: Lanes, T: Element>(
     );
     let vectors = rows[0].len() / n;
     let mut w = lane_merge_rows(l, &mv, &qv, count);
-    // Rows of whole vectors have no tail, and for them `welford`'s merges below return the
-    // lanes' state as it is (a state with values merged into the empty one, then the empty
-    // tail merged into it): skipped, they were 33 of the 519 instructions a 128-wide `f32`
-    // LayerNorm row took on AVX2 (`valgrind --tool=callgrind`, forty-third session).
+    // Rows of whole vectors have no tail, and for them the merge below returns the lanes'
+    // state as it is: skipped, the tails' states and merges (and a merge into the empty state,
+    // which returned its argument and is gone since) were 33 of the 519 instructions a
+    // 128-wide `f32` LayerNorm row took on AVX2 (`valgrind --tool=callgrind`, forty-third
+    // session).
     if vectors * n == rows[0].len() {
         return w;
     }
     for (r, x) in rows.iter().enumerate() {
-        // As `welford`: the (only) block merged into the empty state, then the tail.
-        w[r] = Welford::EMPTY.merge(w[r]).merge(tail_state::<T, false>(
-            &x[vectors * n..],
-            1.0,
-            shift[r],
-        ));
+        // As `welford`: the (only) block's state, then the tail merged into it.
+        w[r] = w[r].merge(tail_state::<T, false>(&x[vectors * n..], 1.0, shift[r]));
     }
     w
 }
