@@ -23,13 +23,13 @@ const SHORT_VECS: usize = 8;
 /// loops unroll fully, with no count or index to test: in a profile of 4096x128 f16 RMSNorm on
 /// AVX-512 the statistics compared and branched once per vector, and the apply sweep looped
 /// vector by vector (docs/performance-log.md).
-#[cfg_attr(all(debug_assertions, not(fuzzing)), allow(dead_code))] // compiled apart in optimized and fuzz builds only
+#[cfg_attr(debug_assertions, allow(dead_code))] // unused where `by_width` compiles no copies
 const WHOLE_VECS: usize = SHORT_VECS;
 
 /// A QK-norm row of a model with 128-wide heads (RMSNorm over each head's query and key
 /// vectors, NORMS.md; the performance issue's 4096x128 shape), which [`by_width`] compiles
 /// apart on the paths where it is not `WHOLE_VECS` vectors ([`Lanes::HEAD_APART`]).
-#[cfg_attr(all(debug_assertions, not(fuzzing)), allow(dead_code))] // compiled apart in optimized and fuzz builds only
+#[cfg_attr(debug_assertions, allow(dead_code))] // unused where `by_width` compiles no copies
 pub(super) const HEAD_WIDTH: usize = 128;
 
 /// Calls `f` with the rows' `width`: as a constant where it is `WHOLE_VECS` whole vectors, or,
@@ -52,14 +52,16 @@ pub(super) const HEAD_WIDTH: usize = 128;
 /// (48 of 66 MB; `nm -S` of the rlib's objects, forty-second session), so a third of the time
 /// of every debug build of the crate. The fuzz targets' build (optimized, with debug
 /// assertions, `cfg(fuzzing)`) compiles every copy, so that CI checks the ones that optimized
-/// builds run (its seed corpus has grouped rows of each of these widths).
+/// builds run (its seed corpus has grouped rows of each of these widths), and so does a build
+/// with `--cfg simdnorm_width_copies` in `RUSTFLAGS`: CI's aarch64 test build, where no fuzz
+/// build runs the NEON path (scripts/test-aarch64.sh).
 #[inline(always)]
 pub(super) fn by_width<L: Lanes, R, const HEAD: bool>(
     l: L,
     width: usize,
     f: impl FnOnce(usize) -> R,
 ) -> R {
-    #[cfg(any(not(debug_assertions), fuzzing))]
+    #[cfg(any(not(debug_assertions), fuzzing, simdnorm_width_copies))]
     {
         let whole = WHOLE_VECS * L::N;
         if width == whole {
