@@ -15,7 +15,7 @@
 //! cargo run --release --example normbench -- --json       # one JSON object per line
 //! cargo run --release --example normbench -- --quick      # fewer, shorter samples
 //! cargo run --release --example normbench -- --threshold  # where threads start to pay
-//! cargo run --release --example normbench -- --bounds     # what the sweeps alone cost
+//! cargo run --release --example normbench -- --bounds     # the sweeps alone; the kernel / them
 //! SIMDNORM_ISA=avx2 cargo run --release --example normbench -- --bounds   # AVX2's floors
 //! cargo run --release --example normbench -- --offset 16  # buffers 16 bytes past a line
 //! cargo run --release --example normbench -- --svg docs/throughput.svg   # the chart
@@ -1716,8 +1716,36 @@ mod bounds {
     #[cfg(target_arch = "x86_64")]
     type Sweep16 = unsafe fn(&[u16], &[f32], Option<&[f32]>, &mut [u16]);
 
+    /// Times `a` (the batch `x` into `y`) against `b` (`x` into `y2`), alternately, as
+    /// `time_pair` does: their medians.
+    #[cfg(target_arch = "x86_64")]
+    fn pair<T: Copy>(
+        o: &Opts,
+        x: &[T],
+        y: &mut [T],
+        y2: &mut [T],
+        mut a: impl FnMut(&[T], &mut [T]),
+        mut b: impl FnMut(&[T], &mut [T]),
+    ) -> (f64, f64) {
+        time_pair(
+            o.quick,
+            || a(black_box(x), black_box(&mut *y)),
+            || b(black_box(x), black_box(&mut *y2)),
+        )
+    }
+
+    /// `f` on every row of `width` elements of a batch (input row, output row).
+    #[cfg(target_arch = "x86_64")]
+    fn by_rows<T>(width: usize, mut f: impl FnMut(&[T], &mut [T])) -> impl FnMut(&[T], &mut [T]) {
+        move |x: &[T], y: &mut [T]| {
+            for (xr, yr) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+                f(xr, yr)
+            }
+        }
+    }
+
     /// Times `f` on every row of `x` (writing the same row of `y`) against a copy of `x` into
-    /// `y2`, as `time_pair` does.
+    /// `y2`: (`f`, the copy).
     #[cfg(target_arch = "x86_64")]
     fn per_row<T: Copy>(
         o: &Opts,
@@ -1725,20 +1753,33 @@ mod bounds {
         y: &mut [T],
         y2: &mut [T],
         width: usize,
-        mut f: impl FnMut(&[T], &mut [T]),
+        f: impl FnMut(&[T], &mut [T]),
     ) -> (f64, f64) {
-        time_pair(
-            o.quick,
-            || {
-                for (xr, yr) in black_box(x)
-                    .chunks_exact(width)
-                    .zip(black_box(&mut *y).chunks_exact_mut(width))
-                {
-                    f(xr, yr)
-                }
-            },
-            || black_box(&mut *y2).copy_from_slice(black_box(x)),
-        )
+        pair(o, x, y, y2, by_rows(width, f), |x, y2| {
+            y2.copy_from_slice(x)
+        })
+    }
+
+    /// The library's RMSNorm (`bias` `None`) or LayerNorm on `path`, one thread, the weight
+    /// `g` (and `bias`), over the batch of `width`-element rows: what a floor bounds.
+    #[cfg(target_arch = "x86_64")]
+    fn kernel<'a, T: simdnorm::Element>(
+        path: simdnorm::Isa,
+        width: usize,
+        g: &'a [f32],
+        bias: Option<&'a [f32]>,
+    ) -> impl FnMut(&[T], &mut [T]) + 'a {
+        let norm = if bias.is_some() {
+            simdnorm::Norm::layer(1e-5)
+        } else {
+            simdnorm::Norm::rms(1e-6)
+        }
+        .isa(path)
+        .parallelism(simdnorm::Parallelism::None);
+        move |x: &[T], y: &mut [T]| {
+            norm.forward(x, x.len() / width, width, Some(g), bias, y)
+                .expect("the floors' shapes are valid")
+        }
     }
 
     /// The floors of the kernels' path (`simdnorm::isa()`: the CPU's best, or the one
@@ -1775,6 +1816,7 @@ mod bounds {
                         },
                         bf16_split: None,
                     },
+                    path,
                 );
             }
             if matches!(path, Isa::Avx512 | Isa::Avx2) && has!("avx2") && has!("fma") && f16c {
@@ -1790,6 +1832,7 @@ mod bounds {
                         bf16_by: "by integer rounding, shuffled",
                         bf16_split: Some(avx2::both_bf16_split),
                     },
+                    path,
                 );
             }
         }
@@ -1801,19 +1844,20 @@ mod bounds {
     }
 
     #[cfg(target_arch = "x86_64")]
-    fn run(o: &Opts, fl: &Floors) {
+    fn run(o: &Opts, fl: &Floors, path: simdnorm::Isa) {
         println!(
             "the sweeps alone (f32, 1 thread, {}), row by row as the kernels go; \
              best = copy / (read + apply); read: RMSNorm's statistics (the sum of squares), \
-             ln read: LayerNorm's (the sums of x - x[0] and of its square)",
-            fl.name
+             ln read: LayerNorm's (the sums of x - x[0] and of its square); k/f: the kernel \
+             ({}, 1 thread) / both sweeps, timed alternately",
+            fl.name, path
         );
         println!(
             "(* out of cache: the apply sweeps write with streaming stores and prefetch the next \
              row, as the kernels do for a batch this size)"
         );
         println!(
-            "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+            "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8}",
             "rows x width",
             "copy",
             "read",
@@ -1822,7 +1866,9 @@ mod bounds {
             "ln apply",
             "rms both",
             "best rms",
-            "best ln"
+            "best ln",
+            "rms k/f",
+            "ln k/f"
         );
         // `out`: the shape is out of cache, and its apply sweeps stream their stores and
         // prefetch the next row, as the kernels do for a batch this size.
@@ -1840,13 +1886,13 @@ mod bounds {
             let x = Buf::new((0..n).map(|i| (i % 1000) as f32 * 0.001).collect());
             let g = Buf::filled(1.5f32, width);
             let b = Buf::filled(0.5f32, width);
+            let (g, b): (&[f32], &[f32]) = (&g, &b);
             let mut y = Buf::filled(1.0f32, n);
             let mut y2 = Buf::filled(1.0f32, n);
-            // A statistics sweep (`Some(false)`: RMSNorm's, `Some(true)`: LayerNorm's) or an
-            // apply sweep alone over the batch, or both per row (`Some(bias)`: LayerNorm's
-            // apply; `None`: RMSNorm's).
-            let mut sweep = |read: Option<bool>, apply: Option<Option<&[f32]>>| {
-                per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
+            // A row's statistics sweep, then its apply sweep, either or both (`Some(false)`:
+            // RMSNorm's, `Some(true)`: LayerNorm's, with the bias `b`).
+            let floor = |read: Option<bool>, apply: Option<bool>| {
+                move |xr: &[f32], yr: &mut [f32]| {
                     match read {
                         // SAFETY: `table` chose `fl` after detecting its features.
                         Some(false) => _ = black_box(unsafe { (fl.sum_sq)(xr) }),
@@ -1854,20 +1900,30 @@ mod bounds {
                         Some(true) => _ = black_box(unsafe { (fl.shifted)(xr) }),
                         None => {}
                     }
-                    if let Some(bias) = apply {
+                    if let Some(layer) = apply {
                         // SAFETY: as above.
-                        unsafe { apply_sweep(xr, &g, bias, yr) }
+                        unsafe { apply_sweep(xr, g, layer.then_some(b), yr) }
                     }
-                })
+                }
             };
+            let mut sweep =
+                |read, apply| per_row(o, &x, &mut y, &mut y2, width, floor(read, apply));
             let (read, copy) = sweep(Some(false), None);
             let ln_read = sweep(Some(true), None).0;
-            let rms = sweep(None, Some(None)).0;
-            let ln = sweep(None, Some(Some(&b))).0;
-            let rms_both = sweep(Some(false), Some(None)).0;
-            let ln_both = sweep(Some(true), Some(Some(&b))).0;
+            let rms = sweep(None, Some(false)).0;
+            let ln = sweep(None, Some(true)).0;
+            let rms_both = sweep(Some(false), Some(false)).0;
+            let ln_both = sweep(Some(true), Some(true)).0;
+            // The kernel against both sweeps: its time / theirs.
+            let mut vs = |layer: bool| {
+                let k = kernel::<f32>(path, width, g, layer.then_some(b));
+                let f = by_rows(width, floor(Some(layer), Some(layer)));
+                let (k, f) = pair(o, &x, &mut y, &mut y2, k, f);
+                k / f
+            };
+            let (rms_kf, ln_kf) = (vs(false), vs(true));
             println!(
-                "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                "{:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2} {:>9.2} {:>8.2} {:>8.2}",
                 format!("{rows}x{width}{}", if out { "*" } else { "" }),
                 fmt_ns(copy),
                 fmt_ns(read),
@@ -1876,22 +1932,27 @@ mod bounds {
                 fmt_ns(ln),
                 fmt_ns(rms_both),
                 copy / rms_both,
-                copy / ln_both
+                copy / ln_both,
+                rms_kf,
+                ln_kf
             );
         }
-        run16(o, fl);
+        run16(o, fl, path);
     }
 
     /// The same floors for 16-bit activations: statistics then apply, row by row, against a
     /// copy of the same 16-bit bytes.
     #[cfg(target_arch = "x86_64")]
-    fn run16(o: &Opts, fl: &Floors) {
+    fn run16(o: &Opts, fl: &Floors, path: simdnorm::Isa) {
+        use half::slice::HalfBitsSliceExt;
         use half::{bf16, f16};
         println!();
         println!(
             "16-bit activations ({}, f32 weights; bf16 stores {}): both sweeps row by row \
-             (LayerNorm's statistics as above); best = copy / both",
-            fl.name, fl.bf16_by
+             (LayerNorm's statistics as above); best = copy / both; k/f: the kernel ({}, 1 \
+             thread, f32 weights) / both, timed alternately (the e/o rows: against the kernel \
+             on the plain layout)",
+            fl.name, fl.bf16_by, path
         );
         if fl.bf16_split.is_some() {
             println!(
@@ -1901,8 +1962,16 @@ mod bounds {
             );
         }
         println!(
-            "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9}",
-            "type", "rows x width", "copy", "rms both", "ln both", "best rms", "best ln"
+            "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8}",
+            "type",
+            "rows x width",
+            "copy",
+            "rms both",
+            "ln both",
+            "best rms",
+            "best ln",
+            "rms k/f",
+            "ln k/f"
         );
         let mut kinds = vec![("f16", 0u8, fl.both16[0]), ("bf16", 1, fl.both16[1])];
         kinds.extend(fl.bf16_split.map(|s| ("bf16 e/o", 1, s)));
@@ -1923,25 +1992,45 @@ mod bounds {
                 );
                 let g = Buf::filled(1.5f32, width);
                 let b = Buf::filled(0.5f32, width);
+                let (g, b): (&[f32], &[f32]) = (&g, &b);
                 let mut y = Buf::filled(0u16, n);
                 let mut y2 = Buf::filled(0u16, n);
-                let mut both = |bias: Option<&[f32]>| {
-                    per_row(o, &x, &mut y, &mut y2, width, |xr, yr| {
+                // Both sweeps of a row: RMSNorm's, or LayerNorm's (`true`, with the bias `b`).
+                let floor = |layer: bool| {
+                    move |xr: &[u16], yr: &mut [u16]| {
                         // SAFETY: `table` chose `fl` after detecting its features.
-                        unsafe { both16(xr, &g, bias, yr) }
-                    })
+                        unsafe { both16(xr, g, layer.then_some(b), yr) }
+                    }
                 };
-                let (rms, copy) = both(None);
-                let ln = both(Some(&b)).0;
+                let (rms, copy) = per_row(o, &x, &mut y, &mut y2, width, floor(false));
+                let ln = per_row(o, &x, &mut y, &mut y2, width, floor(true)).0;
+                // The kernel on the same bits as f16 or bf16 against both sweeps: its time /
+                // theirs.
+                let mut vs = |layer: bool| {
+                    let bias = layer.then_some(b);
+                    let (mut k16, mut kb16) = (
+                        kernel::<f16>(path, width, g, bias),
+                        kernel::<bf16>(path, width, g, bias),
+                    );
+                    let k = |x: &[u16], y: &mut [u16]| match f {
+                        0 => k16(x.reinterpret_cast(), y.reinterpret_cast_mut()),
+                        _ => kb16(x.reinterpret_cast(), y.reinterpret_cast_mut()),
+                    };
+                    let (k, f) = pair(o, &x, &mut y, &mut y2, k, by_rows(width, floor(layer)));
+                    k / f
+                };
+                let (rms_kf, ln_kf) = (vs(false), vs(true));
                 println!(
-                    "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9.2} {:>9.2}",
+                    "{:>8} {:>11} {:>10} {:>10} {:>10} {:>9.2} {:>9.2} {:>8.2} {:>8.2}",
                     name,
                     format!("{rows}x{width}"),
                     fmt_ns(copy),
                     fmt_ns(rms),
                     fmt_ns(ln),
                     copy / rms,
-                    copy / ln
+                    copy / ln,
+                    rms_kf,
+                    ln_kf
                 );
             }
         }
