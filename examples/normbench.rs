@@ -165,6 +165,15 @@ impl Kind {
             Kind::Layer => "layer_norm",
         }
     }
+
+    /// The norm every table times for this kind (RMSNorm eps 1e-6, LayerNorm 1e-5), on the
+    /// detected path with the default threading until the caller says otherwise.
+    fn norm(self) -> Norm {
+        match self {
+            Kind::Rms => Norm::rms(1e-6),
+            Kind::Layer => Norm::layer(1e-5),
+        }
+    }
 }
 
 struct Row {
@@ -229,12 +238,7 @@ fn bench<T: Element>(
     with_peer: bool,
 ) -> Row {
     let n = rows * width;
-    let norm = match kind {
-        Kind::Rms => Norm::rms(1e-6),
-        Kind::Layer => Norm::layer(1e-5),
-    }
-    .isa(isa)
-    .parallelism(par);
+    let norm = kind.norm().isa(isa).parallelism(par);
     let Bufs {
         x,
         gamma,
@@ -564,8 +568,8 @@ fn threshold(o: &Opts) {
         let x = Buf::new((0..n).map(|i| (i % 101) as f32).collect());
         let mut y = Buf::filled(1.0f32, n);
         let mut y2 = Buf::filled(1.0f32, n);
-        let one = Norm::rms(1e-6).parallelism(Parallelism::None);
-        let all = Norm::rms(1e-6).parallelism(Parallelism::Rayon(0));
+        let one = Kind::Rms.norm().parallelism(Parallelism::None);
+        let all = Kind::Rms.norm().parallelism(Parallelism::Rayon(0));
         let (t1, tn) = time_pair(
             o.quick,
             || {
@@ -625,11 +629,7 @@ fn fused_row<T: Element>(o: &Opts, kind: Kind, rows: usize, width: usize) {
             .collect(),
     );
     let mut t = Buf::filled(T::from_f32(0.0), n);
-    let norm = match kind {
-        Kind::Rms => Norm::rms(1e-6),
-        Kind::Layer => Norm::layer(1e-5),
-    }
-    .parallelism(Parallelism::None);
+    let norm = kind.norm().parallelism(Parallelism::None);
     let Bufs {
         x,
         gamma,
@@ -1769,13 +1769,15 @@ mod bounds {
         g: &'a [f32],
         bias: Option<&'a [f32]>,
     ) -> impl FnMut(&[T], &mut [T]) + 'a {
-        let norm = if bias.is_some() {
-            simdnorm::Norm::layer(1e-5)
+        let kind = if bias.is_some() {
+            super::Kind::Layer
         } else {
-            simdnorm::Norm::rms(1e-6)
-        }
-        .isa(path)
-        .parallelism(simdnorm::Parallelism::None);
+            super::Kind::Rms
+        };
+        let norm = kind
+            .norm()
+            .isa(path)
+            .parallelism(simdnorm::Parallelism::None);
         move |x: &[T], y: &mut [T]| {
             norm.forward(x, x.len() / width, width, Some(g), bias, y)
                 .expect("the floors' shapes are valid")
