@@ -81,6 +81,11 @@ impl Lanes for NeonToken {
         }
     }
     #[inline(always)]
+    fn narrow(self, v: [pulp::f64x2; 2]) -> F4 {
+        // SAFETY: NEON proven by the token; register-only operations (FCVTN, FCVTN2).
+        unsafe { cast(vcvt_high_f32_f64(vcvt_f32_f64(cast(v[0])), cast(v[1]))) }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F4 {
         assert!(s.len() >= 4);
         // SAFETY: 4 readable elements (asserted); NEON proven by the token.

@@ -282,6 +282,15 @@ impl Lanes for Avx2Token {
         }
     }
     #[inline(always)]
+    fn narrow(self, v: [pulp::f64x4; 2]) -> F8 {
+        // SAFETY: AVX proven by the token; register-only operations.
+        unsafe {
+            let lo = _mm256_cvtpd_ps(cast(v[0]));
+            let hi = _mm256_cvtpd_ps(cast(v[1]));
+            cast(_mm256_insertf128_ps::<1>(_mm256_castps128_ps256(lo), hi))
+        }
+    }
+    #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F8 {
         assert!(s.len() >= 8);
         // SAFETY: s has at least 8 elements (asserted); AVX is proven by the token; loadu has no
@@ -573,6 +582,15 @@ impl Lanes for Avx512Token {
                 cast(_mm512_cvtps_pd(_mm512_castps512_ps256(v))),
                 cast(_mm512_cvtps_pd(_mm256_castpd_ps(hi))),
             ]
+        }
+    }
+    #[inline(always)]
+    fn narrow(self, v: [pulp::f64x8; 2]) -> F16 {
+        // SAFETY: AVX-512F proven by the token; register-only operations.
+        unsafe {
+            let lo = _mm256_castps_pd(_mm512_cvtpd_ps(cast(v[0])));
+            let hi = _mm256_castps_pd(_mm512_cvtpd_ps(cast(v[1])));
+            cast(_mm512_insertf64x4::<1>(_mm512_castpd256_pd512(lo), hi))
         }
     }
     #[inline(always)]
@@ -921,6 +939,10 @@ impl Lanes for Avx512Bf16Token {
     #[inline(always)]
     fn widen(self, v: F16) -> [pulp::f64x8; 2] {
         self.base().widen(v)
+    }
+    #[inline(always)]
+    fn narrow(self, v: [pulp::f64x8; 2]) -> F16 {
+        self.base().narrow(v)
     }
     #[inline(always)]
     fn load_f32(self, s: &[f32]) -> F16 {

@@ -70,6 +70,19 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
         ]
     }
 
+    /// The inverse layout of [`Lanes::widen`]: lanes `0..N/2` from the first vector, `N/2..N`
+    /// from the second, each rounded to `f32` as `as f32` rounds (to nearest, ties to even).
+    /// (The portable default goes through arrays; the SIMD paths convert in registers.)
+    #[inline(always)]
+    fn narrow(self, v: [D<Self>; 2]) -> F<Self> {
+        let w = f64_lanes(self, v);
+        let mut a = [0.0f32; MAX_LANES];
+        for (a, &w) in a.iter_mut().zip(&w[..Self::N]) {
+            *a = w as f32;
+        }
+        self.load_f32(&a)
+    }
+
     fn load_f32(self, s: &[f32]) -> F<Self>;
     fn load_f16(self, s: &[f16]) -> F<Self>;
     fn load_bf16(self, s: &[bf16]) -> F<Self>;
@@ -527,8 +540,24 @@ mod tests {
             l.store_bf16::<false>(&mut b, v);
             l.store_f32::<false>(&mut f, v);
             let wide = f64_lanes(l, l.widen(v));
+            // Narrowing: the widened lanes come back unchanged; lanes scaled by 1 + 2^-30 (most
+            // not `f32` values) round as `as f32` rounds.
+            let back: Vec<f32> = pulp::bytemuck::cast_slice(&[l.narrow(l.widen(v))]).to_vec();
+            let s = l.simd();
+            let up = s.splat_f64s(1.0 + 2f64.powi(-30));
+            let [w0, w1] = l.widen(v);
+            let off = [s.mul_f64s(w0, up), s.mul_f64s(w1, up)];
+            let rounded: Vec<f32> = pulp::bytemuck::cast_slice(&[l.narrow(off)]).to_vec();
+            let off = f64_lanes(l, off);
             for i in 0..n {
                 assert!(same(f[i], c[i]));
+                assert!(same(back[i], c[i]), "narrow of {:e}: {:e}", c[i], back[i]);
+                assert!(
+                    same(rounded[i], off[i] as f32),
+                    "narrow of {:e}: {:e}",
+                    off[i],
+                    rounded[i]
+                );
                 let want = c[i] as f64;
                 assert!(
                     wide[i].to_bits() == want.to_bits() || (wide[i].is_nan() && want.is_nan()),

@@ -20,7 +20,7 @@
 use half::bf16;
 use pulp::Simd;
 
-use super::lanes::{D, F, Lanes, MAX_LANES, f64_lanes, load, load_partial};
+use super::lanes::{D, F, Lanes, MAX_LANES, load, load_partial};
 use super::{outline, short};
 use crate::element::{Element, SliceRef};
 
@@ -547,34 +547,35 @@ impl<L: Lanes> LaneStates<L> {
 
     /// The shift of the next block's plain sums ([`sums_lanes`]): each lane's running mean
     /// (of the values minus `shift`) plus `shift`, in `f32`, and that shift minus `shift`
-    /// (rounded once from the exact difference, in `f64`).
+    /// (rounded once from the exact difference, in `f64`). In vector registers, with the
+    /// bits the same operations give lane by lane in scalar code, which went through arrays
+    /// (pulp's partial stores of the `f64` lanes, a scalar loop, two loads) once a block.
     #[inline(always)]
     fn next_shift(&self, l: L, shift: f32) -> (F<L>, F<L>) {
-        let means = f64_lanes(l, self.mean);
-        let (mut base, mut shifted) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
-        for i in 0..L::N {
-            base[i] = (shift as f64 + means[i]) as f32;
-            shifted[i] = (base[i] as f64 - shift as f64) as f32;
-        }
-        (l.load_f32(&base), l.load_f32(&shifted))
+        let s = l.simd();
+        let k = s.splat_f64s(shift as f64);
+        let [m0, m1] = self.mean;
+        let base = l.narrow([s.add_f64s(k, m0), s.add_f64s(k, m1)]);
+        let [b0, b1] = l.widen(base);
+        (base, l.narrow([s.sub_f64s(b0, k), s.sub_f64s(b1, k)]))
     }
 
     /// The lanes merged (equal counts: the mean of the lane means; the lane M2s plus the
-    /// count times the squared deviations of the lane means from that mean).
+    /// count times the squared deviations of the lane means from that mean), by vector
+    /// operations and pulp's horizontal sums: three short trees where sums over an array took
+    /// three chains of `N` scalar additions.
     #[inline(always)]
     fn total(&self, l: L) -> Welford {
-        let n = L::N;
-        let (means, m2s) = (f64_lanes(l, self.mean), f64_lanes(l, self.m2));
-        let mean = means[..n].iter().sum::<f64>() / n as f64;
-        let mut m2 = 0.0;
-        let mut spread = 0.0;
-        for i in 0..n {
-            let d = means[i] - mean;
-            spread += d * d;
-            m2 += m2s[i];
-        }
+        let s = l.simd();
+        let n = L::N as f64;
+        let [m0, m1] = self.mean;
+        let mean = s.reduce_sum_f64s(s.add_f64s(m0, m1)) / n;
+        let c = s.splat_f64s(mean);
+        let (d0, d1) = (s.sub_f64s(m0, c), s.sub_f64s(m1, c));
+        let spread = s.reduce_sum_f64s(s.add_f64s(s.mul_f64s(d0, d0), s.mul_f64s(d1, d1)));
+        let m2 = s.reduce_sum_f64s(s.add_f64s(self.m2[0], self.m2[1]));
         Welford {
-            count: self.count * n as f64,
+            count: self.count * n,
             mean,
             m2: m2 + self.count * spread,
         }
