@@ -12,7 +12,9 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked -j2
+  # A debug build of the tool, which only runs cargo: 33 s to install on a 2-core Zen 3
+  # against 49 s optimized (forty-seventh session; docs/performance-log.md).
+  cargo install --debug cargo-fuzz --locked -j2
 fi
 # The fuzz package has no lock file: resolving and downloading its dependencies holds cargo's
 # package-cache lock, which stalls any other cargo command meanwhile (.ci/run's clippy waited

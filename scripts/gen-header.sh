@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cbindgen >/dev/null 2>&1; then
   echo "== installing cbindgen"
-  cargo install cbindgen --locked --version 0.29.4 -j2
+  # A debug build: 44 s to install on a 2-core Zen 3 against 1 min 56 s optimized, and it
+  # writes the same header in under a second (forty-seventh session; docs/performance-log.md).
+  cargo install --debug cbindgen --locked --version 0.29.4 -j2
 fi
 mkdir -p include
 if [ "${1:-}" = "--verify" ]; then
