@@ -539,13 +539,13 @@ mod tests {
             l.store_f16::<false>(&mut h, v);
             l.store_bf16::<false>(&mut b, v);
             l.store_f32::<false>(&mut f, v);
-            let wide = f64_lanes(l, l.widen(v));
+            let [w0, w1] = l.widen(v);
+            let wide = f64_lanes(l, [w0, w1]);
             // Narrowing: the widened lanes come back unchanged; lanes scaled by 1 + 2^-30 (most
             // not `f32` values) round as `as f32` rounds.
-            let back: Vec<f32> = pulp::bytemuck::cast_slice(&[l.narrow(l.widen(v))]).to_vec();
+            let back: Vec<f32> = pulp::bytemuck::cast_slice(&[l.narrow([w0, w1])]).to_vec();
             let s = l.simd();
             let up = s.splat_f64s(1.0 + 2f64.powi(-30));
-            let [w0, w1] = l.widen(v);
             let off = [s.mul_f64s(w0, up), s.mul_f64s(w1, up)];
             let rounded: Vec<f32> = pulp::bytemuck::cast_slice(&[l.narrow(off)]).to_vec();
             let off = f64_lanes(l, off);
